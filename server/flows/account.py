@@ -1,0 +1,114 @@
+"""Account actions outside two-factor: first start, users, re-authentication and sessions."""
+
+import re
+
+from server import store
+from server.auth.devices import summarize_user_agent
+from server.auth.throttle import wait_seconds
+from server.auth.tokens import new_token, token_hash
+from server.flows.signin import password_policies, username_key
+from server.web import Client, Services
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MIN_PASSWORD = 10
+
+
+def account_problem(username: str, password: str, confirm: str | None = None) -> str | None:
+    """The message key of what is wrong with a new account's name or password, if anything."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        return "setup.username"
+    if len(password) < MIN_PASSWORD:
+        return "setup.password_short"
+    if confirm is not None and confirm != password:
+        return "setup.password_mismatch"
+    return None
+
+
+async def add_user(svc: Services, username: str, password: str) -> str | None:
+    """Create an account; the message key of the problem, or None on success."""
+    problem = account_problem(username, password)
+    if problem:
+        return problem
+    password_hash = await svc.hasher.hash(password)
+    created = await store.create_user(svc.db, username, username_key(username), password_hash, svc.clock())
+    return None if created else "setup.taken"
+
+
+async def set_password(svc: Services, user: store.User, password: str) -> str | None:
+    problem = account_problem(user.username, password)
+    if problem:
+        return problem
+    await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+    return None
+
+
+async def issue_setup_token(svc: Services) -> str | None:
+    """A one-time link token for creating the first account, only while there are no accounts."""
+    if await store.count_users(svc.db) > 0:
+        return None
+    now = svc.clock()
+    token = new_token()
+    await store.add_setup_token(svc.db, token_hash(token), now, now + svc.settings.setup_token_ttl)
+    return token
+
+
+async def setup_token_valid(svc: Services, token: str) -> bool:
+    return bool(token) and await store.setup_token_valid(svc.db, token_hash(token), svc.clock())
+
+
+async def create_first_user(svc: Services, token: str, username: str, password: str, confirm: str) -> str | None:
+    """Spend the setup link on the first account; the message key of the problem, or None."""
+    if not await setup_token_valid(svc, token):
+        return "setup.invalid_link"
+    problem = account_problem(username, password, confirm)
+    if problem:
+        return problem
+    password_hash = await svc.hasher.hash(password)
+    created = await store.create_first_user(
+        svc.db, token_hash(token), username, username_key(username), password_hash, svc.clock()
+    )
+    return None if created else "setup.invalid_link"
+
+
+def needs_reauth(svc: Services, session: store.Session) -> bool:
+    """Sensitive actions need a full sign-in within the last few minutes."""
+    return svc.clock() - session.authenticated_at > svc.settings.reauth_window
+
+
+async def reauthenticate(svc: Services, user: store.User, session: store.Session, password: str) -> tuple[bool, int]:
+    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled)."""
+    now = svc.clock()
+    key = f"password:account:{username_key(user.username)}"
+    blocked_until = await store.claim_attempt(svc.db, key, now, password_policies(svc)[0])
+    if blocked_until is not None:
+        return False, wait_seconds(blocked_until, now)
+    ok, _ = await svc.hasher.verify(user.password_hash, password)
+    if ok:
+        await store.clear_attempts(svc.db, key)
+        await store.mark_reauthenticated(svc.db, session.id, svc.clock())
+    return ok, 0
+
+
+async def sessions_of(svc: Services, user: store.User) -> list[store.Session]:
+    return await store.list_sessions(svc.db, user.id, svc.clock(), svc.settings.idle_timeout)
+
+
+async def sign_out_session(svc: Services, user: store.User, session_id: int) -> bool:
+    return await store.delete_session(svc.db, session_id, user.id)
+
+
+async def sign_out_others(svc: Services, user: store.User, session: store.Session, client: Client) -> int:
+    count = await store.delete_other_sessions(svc.db, user.id, session.id)
+    await store.record_event(
+        svc.db,
+        user.id,
+        "sessions.signed_out_others",
+        svc.clock(),
+        client.ip,
+        summarize_user_agent(client.user_agent),
+    )
+    return count
+
+
+async def sign_out(svc: Services, user: store.User, session: store.Session) -> None:
+    await store.delete_session(svc.db, session.id, user.id)

@@ -1,0 +1,196 @@
+"""Sign-in as a chain of steps: password, then (when 2FA is on) a second factor, then a session.
+
+Nothing that identifies a signed-in user exists before ``begin_session``.
+"""
+
+import enum
+from dataclasses import dataclass
+
+from server import store
+from server.auth import backup_codes, totp
+from server.auth.crypto import SealError
+from server.auth.devices import summarize_user_agent
+from server.auth.throttle import Policy, wait_seconds
+from server.auth.tokens import new_token, token_hash
+from server.flows.two_factor import SECOND_FACTOR_KEY, open_secret, second_factor_policy
+from server.web import Client, Services
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    THROTTLED = "throttled"
+    NEEDS_SECOND_FACTOR = "needs_second_factor"
+    FORMAT = "format"
+    REUSED = "reused"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a sign-in step decided, and what the next step needs."""
+
+    status: Status
+    user: store.User | None = None
+    token: str | None = None
+    wait: int = 0
+    attempts_left: int = 0
+
+
+def username_key(username: str) -> str:
+    return username.strip().casefold()
+
+
+def password_policies(svc: Services) -> tuple[Policy, Policy]:
+    """Per-account and per-address growing delays for failed passwords."""
+    s = svc.settings
+    return (
+        Policy(free_attempts=s.password_free_attempts, max_delay=s.password_max_delay),
+        Policy(free_attempts=s.password_free_attempts * 4, max_delay=s.address_max_delay),
+    )
+
+
+async def check_password(svc: Services, username: str, password: str, client: Client) -> Result:
+    """Step 1: the password. Unknown names cost the same and read the same as wrong passwords."""
+    now = svc.clock()
+    key = username_key(username)
+    account_policy, address_policy = password_policies(svc)
+    keys = ((f"password:address:{client.ip}", address_policy), (f"password:account:{key}", account_policy))
+    for throttle_key, policy in keys:
+        blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
+        if blocked_until is not None:
+            return Result(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+    user = await store.get_user_by_key(svc.db, key)
+    usable = user is not None and user.disabled_at is None
+    ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
+    if not ok or user is None:
+        return Result(Status.INVALID)
+    for throttle_key, _ in keys:
+        await store.clear_attempts(svc.db, throttle_key)
+    if needs_rehash:
+        await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+    if user.two_factor_on:
+        return Result(Status.NEEDS_SECOND_FACTOR, user=user)
+    return Result(Status.OK, user=user)
+
+
+async def begin_second_factor(svc: Services, user: store.User, client: Client) -> str:
+    """Step 2 starts: a short-lived pending sign-in bound to this browser by a cookie token."""
+    now = svc.clock()
+    token = new_token()
+    await store.create_pending_signin(
+        svc.db,
+        token_hash(token),
+        user.id,
+        now,
+        now + svc.settings.pending_signin_ttl,
+        client.user_agent,
+        client.ip,
+    )
+    return token
+
+
+async def begin_session(svc: Services, user: store.User, client: Client, notice: str | None = None) -> str:
+    """The last step: a new session with a new token (never a reused one)."""
+    now = svc.clock()
+    s = svc.settings
+    await store.purge_expired(svc.db, now, s.idle_timeout)
+    token = new_token()
+    await store.create_session(
+        svc.db,
+        token_hash(token),
+        user.id,
+        now,
+        now + s.absolute_lifetime,
+        client.user_agent,
+        client.ip,
+        notice,
+    )
+    await store.record_event(svc.db, user.id, "signin", now, client.ip, summarize_user_agent(client.user_agent))
+    return token
+
+
+async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Result | int:
+    """Count the attempt on the pending sign-in and on the account: attempts left, or a refusal."""
+    now = svc.clock()
+    s = svc.settings
+    attempt = await store.claim_pending_attempt(svc.db, pending.id, now, s.pending_signin_attempts)
+    if attempt is None:
+        return Result(Status.EXHAUSTED)
+    blocked_until = await store.claim_attempt(
+        svc.db, SECOND_FACTOR_KEY.format(pending.user_id), now, second_factor_policy(svc)
+    )
+    if blocked_until is not None:
+        return Result(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+    return s.pending_signin_attempts - attempt
+
+
+async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Result:
+    now = svc.clock()
+    await store.record_event(svc.db, user_id, kind, now, client.ip, summarize_user_agent(client.user_agent))
+    return Result(Status.INVALID, attempts_left=left) if left > 0 else Result(Status.EXHAUSTED)
+
+
+async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Result:
+    """Step 2 with an authenticator code: accepted once per time step, then a session."""
+    code = totp.normalize_code(raw_code)
+    if code is None:
+        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+    left = await _claim_code_attempt(svc, pending)
+    if isinstance(left, Result):
+        return left
+    user = await store.get_user(svc.db, pending.user_id)
+    if user is None or user.disabled_at is not None:
+        return Result(Status.EXPIRED)
+    if not user.two_factor_on:
+        return await _finish(svc, pending, user, client)
+    try:
+        secret = open_secret(svc, user)
+    except SealError:
+        return await _failed(svc, user.id, left, client, "signin.failed_code")
+    step = totp.matched_step(secret, code, svc.clock())
+    if step is None:
+        return await _failed(svc, user.id, left, client, "signin.failed_code")
+    if not await store.advance_totp_step(svc.db, user.id, step):
+        return Result(Status.REUSED, attempts_left=left) if left > 0 else Result(Status.EXHAUSTED)
+    return await _finish(svc, pending, user, client)
+
+
+async def complete_with_backup_code(
+    svc: Services, pending: store.PendingSignin, raw_code: str, client: Client
+) -> Result:
+    """Step 2 with the backup code: signs in and turns 2FA off; one use wins."""
+    code = backup_codes.normalize(raw_code)
+    if code is None:
+        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+    left = await _claim_code_attempt(svc, pending)
+    if isinstance(left, Result):
+        return left
+    user = await store.get_user(svc.db, pending.user_id)
+    if user is None or user.disabled_at is not None:
+        return Result(Status.EXPIRED)
+    seen_hash = user.backup_code_hash
+    ok, _ = await svc.hasher.verify(seen_hash, code)
+    if not ok or seen_hash is None or not await store.spend_backup_code(svc.db, user.id, seen_hash):
+        return await _failed(svc, user.id, left, client, "signin.failed_backup")
+    now = svc.clock()
+    await store.record_event(
+        svc.db, user.id, "2fa.backup_used", now, client.ip, summarize_user_agent(client.user_agent)
+    )
+    return await _finish(svc, pending, user, client, notice="card.backup_used")
+
+
+async def _finish(
+    svc: Services, pending: store.PendingSignin, user: store.User, client: Client, notice: str | None = None
+) -> Result:
+    if not await store.consume_pending_signin(svc.db, pending.id):
+        return Result(Status.EXPIRED)
+    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+    token = await begin_session(svc, user, client, notice)
+    return Result(Status.OK, user=user, token=token)
+
+
+async def cancel_second_factor(svc: Services, pending: store.PendingSignin) -> None:
+    """Drop a half-finished sign-in."""
+    await store.consume_pending_signin(svc.db, pending.id)

@@ -1,0 +1,238 @@
+"""One function per two-factor action of the Security card and the Enable dialog."""
+
+import enum
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from server import store
+from server.auth import backup_codes, totp
+from server.auth.crypto import SealError
+from server.auth.devices import summarize_user_agent
+from server.auth.qr import qr_svg
+from server.auth.throttle import Policy, wait_seconds
+from server.auth.tokens import new_public_id
+from server.web import Client, Services
+
+SECOND_FACTOR_KEY = "second-factor:user:{}"
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    FORMAT = "format"
+    INVALID = "invalid"
+    REUSED = "reused"
+    THROTTLED = "throttled"
+    EXPIRED = "expired"
+    ALREADY_ON = "already_on"
+    NOT_ON = "not_on"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    wait: int = 0
+    backup_code: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    """What the three steps of the Enable dialog show."""
+
+    id: str
+    secret: str
+    secret_grouped: str
+    uri: str
+    qr: Markup
+    backup_code: str
+
+
+def second_factor_policy(svc: Services) -> Policy:
+    s = svc.settings
+    return Policy(free_attempts=s.second_factor_free_attempts, max_delay=s.second_factor_max_delay)
+
+
+def _secret_context(user_id: int) -> str:
+    return f"totp:user:{user_id}"
+
+
+def open_secret(svc: Services, user: store.User) -> str:
+    """The user's TOTP secret, decrypted; raises SealError if it cannot be."""
+    if user.totp_secret_sealed is None:
+        raise SealError("two-factor authentication is off")
+    return svc.keyring.open(user.totp_secret_sealed, _secret_context(user.id))
+
+
+def _device(client: Client) -> str:
+    return summarize_user_agent(client.user_agent)
+
+
+async def _event(svc: Services, user: store.User, kind: str, client: Client) -> None:
+    await store.record_event(svc.db, user.id, kind, svc.clock(), client.ip, _device(client))
+
+
+# ---- the Enable dialog -------------------------------------------------------------------
+
+
+async def start_enrollment(svc: Services, user: store.User, session: store.Session) -> EnrollmentView | None:
+    """Enable: a fresh secret and backup code held server-side; the account does not change yet."""
+    if user.two_factor_on:
+        return None
+    now = svc.clock()
+    enrollment_id = new_public_id()
+    secret = totp.new_secret()
+    code = backup_codes.new_code()
+    await store.start_enrollment(
+        svc.db,
+        store.Enrollment(
+            id=enrollment_id,
+            user_id=user.id,
+            session_id=session.id,
+            secret_sealed=svc.keyring.seal(secret, f"enroll-secret:{user.id}:{enrollment_id}"),
+            backup_code_sealed=svc.keyring.seal(code, f"enroll-backup:{user.id}:{enrollment_id}"),
+            expires_at=now + svc.settings.enrollment_ttl,
+        ),
+        now,
+    )
+    return _view(svc, user, enrollment_id, secret, code)
+
+
+def _view(svc: Services, user: store.User, enrollment_id: str, secret: str, code: str) -> EnrollmentView:
+    uri = totp.provisioning_uri(secret, user.username, svc.settings.issuer)
+    return EnrollmentView(
+        id=enrollment_id,
+        secret=secret,
+        secret_grouped=totp.group_secret(secret),
+        uri=uri,
+        qr=Markup(qr_svg(uri, title=f"QR code for {svc.settings.issuer} two-factor setup")),
+        backup_code=backup_codes.display(code),
+    )
+
+
+async def load_enrollment(
+    svc: Services, enrollment_id: str, user: store.User, session: store.Session
+) -> EnrollmentView | None:
+    """The pending enrollment of this user and session, if it has not expired or been replaced."""
+    enrollment = await store.get_enrollment(svc.db, enrollment_id, user.id, session.id, svc.clock())
+    if enrollment is None or user.two_factor_on:
+        return None
+    try:
+        secret = svc.keyring.open(enrollment.secret_sealed, f"enroll-secret:{user.id}:{enrollment.id}")
+        code = svc.keyring.open(enrollment.backup_code_sealed, f"enroll-backup:{user.id}:{enrollment.id}")
+    except SealError:
+        return None
+    return _view(svc, user, enrollment.id, secret, code)
+
+
+async def confirm_enrollment(
+    svc: Services, enrollment_id: str, user: store.User, session: store.Session, raw_code: str, client: Client
+) -> Outcome:
+    """Verify and Enable: only a code for the pending secret switches 2FA on."""
+    if user.two_factor_on:
+        return Outcome(Status.ALREADY_ON)
+    view = await load_enrollment(svc, enrollment_id, user, session)
+    if view is None:
+        return Outcome(Status.EXPIRED)
+    code = totp.normalize_code(raw_code)
+    if code is None:
+        return Outcome(Status.FORMAT)
+    now = svc.clock()
+    step = totp.matched_step(view.secret, code, now)
+    if step is None:
+        return Outcome(Status.INVALID)
+    backup_hash = await svc.hasher.hash(backup_codes.normalize(view.backup_code) or "")
+    enrollment = await store.get_enrollment(svc.db, enrollment_id, user.id, session.id, now)
+    if enrollment is None:
+        return Outcome(Status.EXPIRED)
+    sealed = svc.keyring.seal(view.secret, _secret_context(user.id))
+    if not await store.complete_enrollment(svc.db, enrollment, sealed, backup_hash, step, now):
+        return Outcome(Status.EXPIRED)
+    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+    await _event(svc, user, "2fa.enabled", client)
+    return Outcome(Status.OK)
+
+
+async def cancel_enrollment(svc: Services, user: store.User) -> None:
+    await store.cancel_enrollments(svc.db, user.id)
+
+
+# ---- actions that need a current code ---------------------------------------------------
+
+
+async def verify_current_code(
+    svc: Services, user: store.User, raw_code: str, client: Client, *, consume: bool, failure_event: str
+) -> Outcome:
+    """Check a code against the account's secret, counting failures on the shared throttle.
+
+    ``consume`` records the time step so the same code can never be used again.
+    """
+    if not user.two_factor_on:
+        return Outcome(Status.NOT_ON)
+    code = totp.normalize_code(raw_code)
+    if code is None:
+        return Outcome(Status.FORMAT)
+    now = svc.clock()
+    key = SECOND_FACTOR_KEY.format(user.id)
+    blocked_until = await store.claim_attempt(svc.db, key, now, second_factor_policy(svc))
+    if blocked_until is not None:
+        return Outcome(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+    try:
+        step = totp.matched_step(open_secret(svc, user), code, now)
+    except SealError:
+        step = None
+    if step is None:
+        await _event(svc, user, failure_event, client)
+        return Outcome(Status.INVALID)
+    if consume and not await store.advance_totp_step(svc.db, user.id, step):
+        return Outcome(Status.REUSED)
+    await store.clear_attempts(svc.db, key)
+    return Outcome(Status.OK)
+
+
+async def check_code(svc: Services, user: store.User, raw_code: str, client: Client) -> Outcome:
+    """Check 2FA: a dry run; nothing on the account changes."""
+    return await verify_current_code(svc, user, raw_code, client, consume=False, failure_event="2fa.check_failed")
+
+
+async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, client: Client) -> Outcome:
+    """New Backup Codes: after a current code, a new backup code replaces the old one at once."""
+    outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
+    if outcome.status is not Status.OK:
+        return outcome
+    code = backup_codes.new_code()
+    new_hash = await svc.hasher.hash(code)
+    if not await store.replace_backup_code(svc.db, user.id, user.backup_code_hash, new_hash):
+        return Outcome(Status.NOT_ON)
+    await _event(svc, user, "2fa.new_backup", client)
+    return Outcome(Status.OK, backup_code=backup_codes.display(code))
+
+
+async def disable(svc: Services, user: store.User, raw_code: str, client: Client) -> Outcome:
+    """Disable: after a current code, the secret and backup code are deleted."""
+    outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
+    if outcome.status is not Status.OK:
+        return outcome
+    if not await store.disable_two_factor(svc.db, user.id):
+        return Outcome(Status.NOT_ON)
+    await _event(svc, user, "2fa.disabled", client)
+    return Outcome(Status.OK)
+
+
+async def admin_reset(svc: Services, user: store.User) -> bool:
+    """For an administrator: turn 2FA off for a user who lost phone and backup code."""
+    await store.cancel_enrollments(svc.db, user.id)
+    changed = await store.disable_two_factor(svc.db, user.id)
+    await store.record_event(svc.db, user.id, "2fa.reset_by_admin", svc.clock(), "console", "Administrator")
+    return changed
+
+
+async def reseal_all(svc: Services) -> int:
+    """Re-encrypt every stored TOTP secret with the current key (after adding a new key first)."""
+    count = 0
+    for user in await store.users_with_secrets(svc.db):
+        old = user.totp_secret_sealed
+        if old is None or not svc.keyring.needs_reseal(old):
+            continue
+        new = svc.keyring.seal(open_secret(svc, user), _secret_context(user.id))
+        count += await store.replace_sealed_secret(svc.db, user.id, old, new)
+    return count

@@ -1,0 +1,37 @@
+"""Managing Your Sessions: sign out one device, or every device but this one."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.flows import account
+from server.handlers.profile import sessions_context
+from server.handlers.two_factor import done, reauth
+from server.web import clear_cookie, client_of, href, is_htmx, redirect, render, services
+
+
+async def _session_list(request: Request, notice: str) -> Response:
+    if not is_htmx(request):
+        return await done(request, notice, sessions=True)
+    return render(request, "profile.html", "partials/session_list.html", await sessions_context(request, notice))
+
+
+async def signout_session(request: Request) -> Response:
+    """Sign out one session; its cookie stops working at once."""
+    svc = services(request)
+    session_id = request.path_params["session_id"]
+    if session_id == request.state.session.id:
+        await account.sign_out(svc, request.state.user, request.state.session)
+        response = redirect(request, href(request, "signin", {"m": "signed_out"}))
+        clear_cookie(response, request, "session")
+        return response
+    ended = await account.sign_out_session(svc, request.state.user, session_id)
+    return await _session_list(request, "sessions.signed_out_one" if ended else "sessions.not_found")
+
+
+async def signout_others(request: Request) -> Response:
+    """Sign out all other sessions (after a recent password check)."""
+    svc = services(request)
+    if account.needs_reauth(svc, request.state.session):
+        return reauth(request, "signout_others")
+    count = await account.sign_out_others(svc, request.state.user, request.state.session, client_of(request))
+    return await _session_list(request, "sessions.signed_out_others" if count else "sessions.none_other")

@@ -1,0 +1,200 @@
+"""Sign-in pages: password, two-factor code, backup code, first-start setup, sign-out."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.flows import account
+from server.flows import signin as flow
+from server.flows.signin import Status
+from server.web import (
+    clear_cookie,
+    client_of,
+    field,
+    href,
+    read_form,
+    redirect,
+    render,
+    services,
+    set_cookie,
+)
+
+SIGNIN_NOTICES = {
+    "expired": "signin.expired",
+    "too_many_codes": "signin.too_many_codes",
+    "signed_out": "signin.signed_out",
+}
+
+
+def _safe_next(request: Request, target: str) -> str:
+    """Only paths inside this app; never another host (open redirect)."""
+    root = request.scope.get("root_path", "")
+    if target.startswith(root + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return href(request, "home")
+
+
+def _signin_page(
+    request: Request, error: str | None = None, status: int = 200, username: str = "", wait: int = 0
+) -> Response:
+    notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
+    headers = {"Retry-After": str(wait)} if wait else None
+    return render(
+        request,
+        "signin.html",
+        "partials/signin_form.html",
+        {
+            "error": error,
+            "wait": wait,
+            "notice": notice,
+            "username": username,
+            "next": request.query_params.get("next", ""),
+        },
+        status=status,
+        headers=headers,
+    )
+
+
+async def signin_page(request: Request) -> Response:
+    """The sign-in form."""
+    if request.state.user is not None:
+        return redirect(request, href(request, "home"))
+    return _signin_page(request)
+
+
+async def signin_submit(request: Request) -> Response:
+    """Check the password; then either the two-factor step or a new session."""
+    svc = services(request)
+    form = await read_form(request)
+    username, password = field(form, "username", 64), field(form, "password", 1024)
+    next_url = _safe_next(request, field(form, "next", 512))
+    if not username or not password:
+        return _signin_page(request, "signin.missing", 422, username)
+    client = client_of(request)
+    result = await flow.check_password(svc, username, password, client)
+    if result.status is Status.THROTTLED:
+        return _signin_page(request, "signin.throttled", 429, username, wait=result.wait)
+    if result.status is Status.INVALID or result.user is None:
+        return _signin_page(request, "signin.invalid", 422, username)
+    if result.status is Status.NEEDS_SECOND_FACTOR:
+        token = await flow.begin_second_factor(svc, result.user, client)
+        response = redirect(request, href(request, "two_factor", {"next": next_url}))
+        set_cookie(response, request, "pending", token, max_age=int(svc.settings.pending_signin_ttl))
+        clear_cookie(response, request, "session")
+        return response
+    return _signed_in(request, await flow.begin_session(svc, result.user, client), next_url)
+
+
+def _signed_in(request: Request, token: str, target: str) -> Response:
+    response = redirect(request, target)
+    set_cookie(response, request, "session", token)
+    clear_cookie(response, request, "pending")
+    clear_cookie(response, request, "pre")
+    return response
+
+
+def _code_page(request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int) -> Response:
+    return render(
+        request,
+        "two_factor.html",
+        "partials/two_factor_form.html",
+        {"mode": mode, "error": error, "next": request.query_params.get("next", ""), **extra},
+        status=status,
+        headers={"Retry-After": str(extra["wait"])} if extra.get("wait") else None,
+    )
+
+
+async def two_factor_page(request: Request) -> Response:
+    """The two-factor screen: a 6-digit code from the authenticator app."""
+    return _code_page(request, "code")
+
+
+async def backup_code_page(request: Request) -> Response:
+    """Use Backup Code: the 8-character recovery code instead of an app code."""
+    return _code_page(request, "backup")
+
+
+async def _second_factor(request: Request, mode: str) -> Response:
+    svc = services(request)
+    form = await read_form(request)
+    code = field(form, "code", 64)
+    client = client_of(request)
+    pending = request.state.pending
+    if mode == "code":
+        result = await flow.complete_with_code(svc, pending, code, client)
+        target = _safe_next(request, field(form, "next", 512))
+    else:
+        result = await flow.complete_with_backup_code(svc, pending, code, client)
+        target = href(request, "profile")
+    if result.status is Status.OK and result.token:
+        return _signed_in(request, result.token, target)
+    if result.status in (Status.EXHAUSTED, Status.EXPIRED):
+        reason = "too_many_codes" if result.status is Status.EXHAUSTED else "expired"
+        response = redirect(request, href(request, "signin", {"m": reason}))
+        clear_cookie(response, request, "pending")
+        return response
+    if result.status is Status.THROTTLED:
+        return _code_page(request, mode, "code.throttled", 429, wait=result.wait)
+    error = {
+        Status.FORMAT: "code.format" if mode == "code" else "backup.format",
+        Status.REUSED: "code.reused",
+    }.get(result.status, "code.invalid" if mode == "code" else "backup.invalid")
+    return _code_page(request, mode, error, 422, attempts_left=result.attempts_left)
+
+
+async def two_factor_submit(request: Request) -> Response:
+    """Check the authenticator code; a session starts only when it is accepted."""
+    return await _second_factor(request, "code")
+
+
+async def backup_code_submit(request: Request) -> Response:
+    """Sign in with the backup code, which also turns 2FA off."""
+    return await _second_factor(request, "backup")
+
+
+async def cancel_signin(request: Request) -> Response:
+    """Abandon a half-finished sign-in and go back to the password step."""
+    await flow.cancel_second_factor(services(request), request.state.pending)
+    response = redirect(request, href(request, "signin"))
+    clear_cookie(response, request, "pending")
+    return response
+
+
+async def signout(request: Request) -> Response:
+    """End this session."""
+    await account.sign_out(services(request), request.state.user, request.state.session)
+    response = redirect(request, href(request, "signin", {"m": "signed_out"}))
+    clear_cookie(response, request, "session")
+    return response
+
+
+def _setup_page(request: Request, token: str, error: str | None = None, status: int = 200, **ctx: str) -> Response:
+    return render(
+        request,
+        "setup.html",
+        "partials/setup_form.html",
+        {"token": token, "error": error, **ctx},
+        status=status,
+    )
+
+
+async def setup_page(request: Request) -> Response:
+    """First start: create the first account with the one-time link from the console."""
+    token = request.query_params.get("token", "")[:128]
+    if not await account.setup_token_valid(services(request), token):
+        return _setup_page(request, "", "setup.invalid_link", 404)
+    return _setup_page(request, token)
+
+
+async def setup_submit(request: Request) -> Response:
+    """Create the first account, spending the setup link."""
+    form = await read_form(request)
+    token = field(form, "token", 128)
+    username = field(form, "username", 64).strip()
+    problem = await account.create_first_user(
+        services(request), token, username, field(form, "password", 1024), field(form, "confirm", 1024)
+    )
+    if problem == "setup.invalid_link":
+        return _setup_page(request, "", problem, 404)
+    if problem:
+        return _setup_page(request, token, problem, 422, username=username)
+    return redirect(request, href(request, "signin", {"next": href(request, "profile")}))

@@ -1,0 +1,76 @@
+"""Every message a user can see, by key. Tests refer to them by key too."""
+
+MESSAGES: dict[str, str] = {
+    # sign-in
+    "signin.invalid": "That username and password do not match. Check both and try again.",
+    "signin.missing": "Enter your username and password.",
+    "signin.throttled": "Too many failed attempts. Wait {seconds} seconds, then try again.",
+    "signin.expired": "Your sign-in took too long or was interrupted. Sign in again with your password.",
+    "signin.too_many_codes": "Too many wrong codes. Sign in again with your password.",
+    "signin.signed_out": "You are signed out.",
+    "signin.session_ended": "Your session has ended. Sign in again to continue.",
+    # first start
+    "setup.invalid_link": "This setup link is invalid or was already used. Use the link printed on the server console.",
+    "setup.username": "Choose a username of 1 to 64 letters, digits, dots, dashes or underscores.",
+    "setup.password_short": "Choose a password of at least 10 characters.",
+    "setup.password_mismatch": "The two passwords do not match.",
+    "setup.taken": "That username is already taken.",
+    # second factor
+    "code.format": "Enter the 6-digit code from your authenticator app.",
+    "code.invalid": "That code is not valid. Enter the current 6-digit code from your authenticator app.",
+    "code.reused": "That code was already used. Wait for the next code in your app and enter it.",
+    "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
+    "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
+    "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
+    "backup.invalid": "That backup code is not valid. Check it and try again.",
+    # enrollment
+    "enroll.expired": "This setup has expired or was replaced by a newer one. Click Enable to start again.",
+    "enroll.already_on": "Two-factor authentication is already on.",
+    # Security card
+    "card.enabled": "Two-factor authentication is on. Every sign-in now asks for a code from your app.",
+    "card.disabled": "Two-factor authentication is off. Sign-in now asks only for your password.",
+    "card.check_ok": "Your code is valid: your authenticator app is in sync. Nothing on your account changed.",
+    "card.new_backup": "Your new backup code is ready. The previous code no longer works.",
+    "card.not_on": "Two-factor authentication is off, so there is nothing to do here.",
+    "card.backup_used": (
+        "You signed in with your backup code, so two-factor authentication is now off. "
+        "Click Enable to set it up again with a fresh QR scan."
+    ),
+    "card.offer_signout": "Sign out your other sessions too, in case someone else is using them.",
+    # re-authentication
+    "reauth.needed": "For your security, enter your password again to continue.",
+    "reauth.invalid": "That password is not correct.",
+    # sessions
+    "sessions.signed_out_one": "That session is signed out.",
+    "sessions.signed_out_others": "All your other sessions are signed out.",
+    "sessions.none_other": "There are no other sessions to sign out.",
+    "sessions.not_found": "That session has already ended.",
+    # errors
+    "error.csrf": "This form has expired or came from another site. Reload the page and try again.",
+    "error.bad_request": "The request could not be read. Reload the page and try again.",
+    "error.not_found": "There is no page at this address.",
+    "error.method": "This address does not accept that kind of request.",
+    "error.too_large": "The request was too large.",
+    "error.unavailable": "The account service cannot reach its database right now. Try again in a minute.",
+    "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.",
+    "error.signin_required": "Sign in to continue.",
+}
+
+EVENTS: dict[str, str] = {
+    "signin": "Signed in",
+    "signin.failed_code": "Wrong two-factor code at sign-in",
+    "signin.failed_backup": "Wrong backup code at sign-in",
+    "2fa.enabled": "Two-factor authentication enabled",
+    "2fa.disabled": "Two-factor authentication disabled",
+    "2fa.backup_used": "Backup code used (two-factor authentication turned off)",
+    "2fa.new_backup": "New backup code issued",
+    "2fa.check_failed": "Wrong code in Check 2FA",
+    "2fa.action_failed": "Wrong code when changing two-factor settings",
+    "2fa.reset_by_admin": "Two-factor authentication reset by an administrator",
+    "sessions.signed_out_others": "Other sessions signed out",
+}
+
+
+def message(key: str, **params: object) -> str:
+    """The text for ``key``, with ``{placeholders}`` filled in."""
+    return MESSAGES[key].format(**params) if params else MESSAGES[key]

@@ -1,0 +1,107 @@
+"""Settings: one frozen object, built from ``MIROX_*`` environment variables and flags.
+
+Nothing here is read at import time: ``Settings.from_env(os.environ)`` is called by
+``run.py`` (or a test) and the result is handed to ``create_app``.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured, with production defaults."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    database_schema: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    root_path: str = ""
+    trusted_proxies: str = "127.0.0.1"
+    issuer: str = "Mirox"
+    totp_keys: str = field(default="", repr=False)
+    key_file: Path | None = None
+    idle_timeout: float = 30 * 60
+    absolute_lifetime: float = 12 * 60 * 60
+    reauth_window: float = 10 * 60
+    enrollment_ttl: float = 15 * 60
+    pending_signin_ttl: float = 5 * 60
+    pending_signin_attempts: int = 5
+    setup_token_ttl: float = 24 * 60 * 60
+    password_free_attempts: int = 5
+    password_max_delay: float = 300.0
+    address_max_delay: float = 900.0
+    second_factor_free_attempts: int = 5
+    second_factor_max_delay: float = 300.0
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    hash_threads: int = 4
+    max_body_bytes: int = 16 * 1024
+    frame_ancestors: tuple[str, ...] = ()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; by default a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'mirox.sqlite3'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "totp.key"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> "Settings":
+        """Read ``MIROX_<NAME>`` for every field; ``overrides`` (flags) win; None means unset."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get("MIROX_" + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def validated(self) -> "Settings":
+        """Reject values that cannot work, with a message that names the setting."""
+        positive = (
+            "idle_timeout",
+            "absolute_lifetime",
+            "enrollment_ttl",
+            "pending_signin_ttl",
+            "pending_signin_attempts",
+            "hash_threads",
+            "max_body_bytes",
+            "workers",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"MIROX_{name.upper()} must be greater than zero")
+        if not 0 < self.port < 65536:
+            raise SettingsError("MIROX_PORT must be between 1 and 65535")
+        if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
+            raise SettingsError("MIROX_ROOT_PATH must start with / and not end with / (for example /security)")
+        return self
+
+
+def _convert(name: str, kind: Any, raw: str) -> Any:
+    kind_text = str(kind)
+    try:
+        if kind in (int,) or kind_text == "int":
+            return int(raw)
+        if kind in (float,) or kind_text == "float":
+            return float(raw)
+        if "Path" in kind_text:
+            return Path(raw)
+        if "tuple" in kind_text:
+            return tuple(part for part in raw.replace(",", " ").split() if part)
+    except ValueError as exc:
+        raise SettingsError(f"MIROX_{name.upper()}={raw!r} is not a valid number") from exc
+    return raw

@@ -1,0 +1,651 @@
+"""Every database statement of the app: async functions over the Core tables.
+
+This is the only module that talks to ``databases``. Anything single-use or
+shared between server processes is changed by one conditional statement whose
+``RETURNING`` row says who won, so it holds on SQLite and on PostgreSQL alike.
+"""
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from databases import Database
+from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from server import migrations
+from server.auth.throttle import Policy, delay_after
+from server.tables import (
+    enrollments,
+    pending_signins,
+    security_events,
+    sessions,
+    setup_tokens,
+    throttle,
+    users,
+)
+
+DB_ERRORS: tuple[type[BaseException], ...] = (
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+"""Driver errors that mean "the database is unavailable right now" (answered with 503)."""
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A SQLite connection with the pragmas the app relies on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA busy_timeout = 10000")
+        self.execute("PRAGMA journal_mode = WAL")
+        self.execute("PRAGMA synchronous = NORMAL")
+        self.execute("PRAGMA foreign_keys = ON")
+
+
+def open_database(url: str, schema: str | None = None) -> Database:
+    """A ``Database`` for ``url``; ``schema`` sets the PostgreSQL search path."""
+    if url.startswith("sqlite"):
+        return Database(url, factory=_SQLiteConnection)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    options: dict[str, Any] = {"command_timeout": 15}
+    if schema:
+        options["server_settings"] = {"search_path": schema}
+    return Database(url, **options)
+
+
+async def upgrade_schema(db: Database) -> int:
+    """Create or upgrade the schema; return the version found before."""
+    return await migrations.upgrade(db)
+
+
+async def schema_version(db: Database) -> int:
+    return await migrations.current_version(db)
+
+
+@asynccontextmanager
+async def transaction(db: Database) -> AsyncIterator[None]:
+    """One transaction; on SQLite its first statement must be a write."""
+    async with db.transaction():
+        yield
+
+
+# ---- users ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    """One account."""
+
+    id: int
+    username: str
+    password_hash: str
+    created_at: float
+    disabled_at: float | None
+    totp_secret_sealed: str | None
+    totp_enabled_at: float | None
+    totp_last_step: int | None
+    backup_code_hash: str | None
+
+    @property
+    def two_factor_on(self) -> bool:
+        return self.totp_secret_sealed is not None
+
+
+def _user(row: Any) -> User | None:
+    if row is None:
+        return None
+    return User(
+        id=row["id"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+        disabled_at=row["disabled_at"],
+        totp_secret_sealed=row["totp_secret_sealed"],
+        totp_enabled_at=row["totp_enabled_at"],
+        totp_last_step=row["totp_last_step"],
+        backup_code_hash=row["backup_code_hash"],
+    )
+
+
+async def create_user(db: Database, username: str, username_key: str, password_hash: str, now: float) -> bool:
+    """Insert an account; False when the name is taken."""
+    row = await db.fetch_one(
+        _insert(db, users)
+        .values(username=username, username_key=username_key, password_hash=password_hash, created_at=now)
+        .on_conflict_do_nothing(index_elements=[users.c.username_key])
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+async def create_first_user(
+    db: Database, setup_hash: str, username: str, username_key: str, password_hash: str, now: float
+) -> bool:
+    """Spend the one-time setup token and create the first account, or neither."""
+    try:
+        async with transaction(db):
+            spent = await db.fetch_one(
+                delete(setup_tokens)
+                .where(setup_tokens.c.token_hash == setup_hash, setup_tokens.c.expires_at > now)
+                .returning(setup_tokens.c.token_hash)
+            )
+            if spent is None or not await create_user(db, username, username_key, password_hash, now):
+                raise _Rollback
+    except _Rollback:
+        return False
+    return True
+
+
+class _Rollback(Exception):
+    """Raised inside a transaction to undo it when a conditional step lost."""
+
+
+async def get_user(db: Database, user_id: int) -> User | None:
+    return _user(await db.fetch_one(select(users).where(users.c.id == user_id)))
+
+
+async def get_user_by_key(db: Database, username_key: str) -> User | None:
+    return _user(await db.fetch_one(select(users).where(users.c.username_key == username_key)))
+
+
+async def list_users(db: Database) -> list[User]:
+    rows = await db.fetch_all(select(users).order_by(users.c.username_key))
+    return [u for u in map(_user, rows) if u is not None]
+
+
+async def count_users(db: Database) -> int:
+    row = await db.fetch_one(select(func.count()).select_from(users))
+    return int(row[0]) if row is not None else 0
+
+
+async def set_password_hash(db: Database, user_id: int, password_hash: str) -> bool:
+    row = await db.fetch_one(
+        update(users).where(users.c.id == user_id).values(password_hash=password_hash).returning(users.c.id)
+    )
+    return row is not None
+
+
+async def disable_user(db: Database, user_id: int, now: float) -> None:
+    """Disable an account and end all of its sessions and pending sign-ins."""
+    async with transaction(db):
+        await db.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
+        await db.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
+
+
+# ---- first-run setup token ---------------------------------------------------------
+
+
+async def add_setup_token(db: Database, token_hash: str, now: float, expires_at: float) -> None:
+    await db.execute(setup_tokens.insert().values(token_hash=token_hash, created_at=now, expires_at=expires_at))
+
+
+async def setup_token_valid(db: Database, token_hash: str, now: float) -> bool:
+    row = await db.fetch_one(
+        select(setup_tokens.c.token_hash).where(
+            setup_tokens.c.token_hash == token_hash, setup_tokens.c.expires_at > now
+        )
+    )
+    return row is not None
+
+
+# ---- sessions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """One signed-in browser."""
+
+    id: int
+    user_id: int
+    created_at: float
+    last_seen_at: float
+    authenticated_at: float
+    expires_at: float
+    user_agent: str
+    ip: str
+    notice: str | None
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=row["id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        authenticated_at=row["authenticated_at"],
+        expires_at=row["expires_at"],
+        user_agent=row["user_agent"],
+        ip=row["ip"],
+        notice=row["notice"],
+    )
+
+
+async def create_session(
+    db: Database,
+    token_hash: str,
+    user_id: int,
+    now: float,
+    expires_at: float,
+    user_agent: str,
+    ip: str,
+    notice: str | None = None,
+) -> int:
+    row = await db.fetch_one(
+        sessions.insert()
+        .values(
+            token_hash=token_hash,
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            authenticated_at=now,
+            expires_at=expires_at,
+            user_agent=user_agent[:512],
+            ip=ip[:64],
+            notice=notice,
+        )
+        .returning(sessions.c.id)
+    )
+    assert row is not None
+    return int(row["id"])
+
+
+async def touch_session(db: Database, token_hash: str, now: float, idle_timeout: float) -> Session | None:
+    """The live session for a token, its idle clock restarted; None if expired or signed out."""
+    row = await db.fetch_one(
+        update(sessions)
+        .where(
+            sessions.c.token_hash == token_hash,
+            sessions.c.last_seen_at > now - idle_timeout,
+            sessions.c.expires_at > now,
+        )
+        .values(last_seen_at=now)
+        .returning(*sessions.c)
+    )
+    return None if row is None else _session(row)
+
+
+async def list_sessions(db: Database, user_id: int, now: float, idle_timeout: float) -> list[Session]:
+    rows = await db.fetch_all(
+        select(sessions)
+        .where(
+            sessions.c.user_id == user_id,
+            sessions.c.last_seen_at > now - idle_timeout,
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc())
+    )
+    return [_session(r) for r in rows]
+
+
+async def delete_session(db: Database, session_id: int, user_id: int) -> bool:
+    row = await db.fetch_one(
+        delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id).returning(sessions.c.id)
+    )
+    return row is not None
+
+
+async def delete_other_sessions(db: Database, user_id: int, keep_session_id: int) -> int:
+    rows = await db.fetch_all(
+        delete(sessions).where(sessions.c.user_id == user_id, sessions.c.id != keep_session_id).returning(sessions.c.id)
+    )
+    return len(rows)
+
+
+async def mark_reauthenticated(db: Database, session_id: int, now: float) -> None:
+    await db.execute(update(sessions).where(sessions.c.id == session_id).values(authenticated_at=now))
+
+
+async def set_notice(db: Database, session_id: int, notice: str) -> None:
+    await db.execute(update(sessions).where(sessions.c.id == session_id).values(notice=notice))
+
+
+async def take_notice(db: Database, session: Session) -> str | None:
+    """Read and clear the one-time notice of a session."""
+    if session.notice is None:
+        return None
+    row = await db.fetch_one(
+        update(sessions)
+        .where(sessions.c.id == session.id, sessions.c.notice == session.notice)
+        .values(notice=None)
+        .returning(sessions.c.id)
+    )
+    return session.notice if row is not None else None
+
+
+async def purge_expired(db: Database, now: float, idle_timeout: float) -> None:
+    """Delete rows that can no longer be used by anyone."""
+    await db.execute(
+        delete(sessions).where(or_(sessions.c.expires_at <= now, sessions.c.last_seen_at <= now - idle_timeout))
+    )
+    await db.execute(delete(pending_signins).where(pending_signins.c.expires_at <= now))
+    await db.execute(delete(enrollments).where(enrollments.c.expires_at <= now))
+    await db.execute(delete(setup_tokens).where(setup_tokens.c.expires_at <= now))
+
+
+# ---- throttling ---------------------------------------------------------------------
+
+
+async def claim_attempt(db: Database, key: str, now: float, policy: Policy) -> float | None:
+    """Count one attempt for ``key`` before it is checked.
+
+    Returns None when the attempt may go ahead, or the time at which the next one
+    will be allowed. The count and the next delay change in one statement, so a
+    burst of parallel guesses cannot slip past the limit.
+    """
+    await db.execute(
+        _insert(db, throttle)
+        .values(key=key, failures=0, next_allowed_at=0.0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[throttle.c.key])
+    )
+    attempts = throttle.c.failures + 1
+    steps = [(attempts < policy.free_attempts, literal(now))]
+    n = policy.free_attempts
+    while delay_after(policy, n) < policy.max_delay:
+        steps.append((attempts == n, literal(now + delay_after(policy, n))))
+        n += 1
+    row = await db.fetch_one(
+        update(throttle)
+        .where(throttle.c.key == key, throttle.c.next_allowed_at <= now)
+        .values(
+            failures=attempts,
+            next_allowed_at=case(*steps, else_=literal(now + policy.max_delay)),
+            updated_at=now,
+        )
+        .returning(throttle.c.failures)
+    )
+    if row is not None:
+        return None
+    blocked = await db.fetch_one(select(throttle.c.next_allowed_at).where(throttle.c.key == key))
+    return float(blocked["next_allowed_at"]) if blocked is not None else None
+
+
+async def clear_attempts(db: Database, key: str) -> None:
+    await db.execute(update(throttle).where(throttle.c.key == key).values(failures=0, next_allowed_at=0.0))
+
+
+async def throttle_failures(db: Database, key: str) -> int:
+    row = await db.fetch_one(select(throttle.c.failures).where(throttle.c.key == key))
+    return 0 if row is None else int(row["failures"])
+
+
+# ---- pending sign-ins (password accepted, second factor outstanding) ---------------
+
+
+@dataclass(frozen=True)
+class PendingSignin:
+    id: int
+    user_id: int
+    expires_at: float
+    attempts: int
+
+
+async def create_pending_signin(
+    db: Database, token_hash: str, user_id: int, now: float, expires_at: float, user_agent: str, ip: str
+) -> None:
+    await db.execute(
+        pending_signins.insert().values(
+            token_hash=token_hash,
+            user_id=user_id,
+            created_at=now,
+            expires_at=expires_at,
+            attempts=0,
+            user_agent=user_agent[:512],
+            ip=ip[:64],
+        )
+    )
+
+
+async def get_pending_signin(db: Database, token_hash: str, now: float, max_attempts: int) -> PendingSignin | None:
+    row = await db.fetch_one(
+        select(pending_signins).where(
+            pending_signins.c.token_hash == token_hash,
+            pending_signins.c.expires_at > now,
+            pending_signins.c.attempts < max_attempts,
+        )
+    )
+    if row is None:
+        return None
+    return PendingSignin(id=row["id"], user_id=row["user_id"], expires_at=row["expires_at"], attempts=row["attempts"])
+
+
+async def claim_pending_attempt(db: Database, pending_id: int, now: float, max_attempts: int) -> int | None:
+    """Count one code attempt; the attempt number, or None when none are left or it expired."""
+    row = await db.fetch_one(
+        update(pending_signins)
+        .where(
+            pending_signins.c.id == pending_id,
+            pending_signins.c.attempts < max_attempts,
+            pending_signins.c.expires_at > now,
+        )
+        .values(attempts=pending_signins.c.attempts + 1)
+        .returning(pending_signins.c.attempts)
+    )
+    return None if row is None else int(row["attempts"])
+
+
+async def consume_pending_signin(db: Database, pending_id: int) -> bool:
+    """Spend a pending sign-in; exactly one caller gets True."""
+    row = await db.fetch_one(
+        delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
+    )
+    return row is not None
+
+
+async def delete_pending_signin(db: Database, token_hash: str) -> None:
+    await db.execute(delete(pending_signins).where(pending_signins.c.token_hash == token_hash))
+
+
+# ---- two-factor state ------------------------------------------------------------------
+
+
+async def advance_totp_step(db: Database, user_id: int, step: int) -> bool:
+    """Record a used TOTP time step; False when it (or a later one) was used already."""
+    row = await db.fetch_one(
+        update(users)
+        .where(
+            users.c.id == user_id,
+            users.c.totp_secret_sealed.is_not(None),
+            or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+async def replace_backup_code(db: Database, user_id: int, old_hash: str | None, new_hash: str) -> bool:
+    """Swap the backup code hash, only if 2FA is still on and nobody changed it meanwhile."""
+    condition = users.c.backup_code_hash.is_(None) if old_hash is None else users.c.backup_code_hash == old_hash
+    row = await db.fetch_one(
+        update(users)
+        .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None), condition)
+        .values(backup_code_hash=new_hash)
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+async def users_with_secrets(db: Database) -> list[User]:
+    rows = await db.fetch_all(select(users).where(users.c.totp_secret_sealed.is_not(None)))
+    return [u for u in map(_user, rows) if u is not None]
+
+
+async def replace_sealed_secret(db: Database, user_id: int, old: str, new: str) -> bool:
+    """Store a re-encrypted secret, unless the secret changed meanwhile."""
+    row = await db.fetch_one(
+        update(users)
+        .where(users.c.id == user_id, users.c.totp_secret_sealed == old)
+        .values(totp_secret_sealed=new)
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+_TWO_FACTOR_OFF = {
+    "totp_secret_sealed": None,
+    "totp_enabled_at": None,
+    "totp_last_step": None,
+    "backup_code_hash": None,
+}
+
+
+async def disable_two_factor(db: Database, user_id: int) -> bool:
+    row = await db.fetch_one(
+        update(users)
+        .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
+        .values(**_TWO_FACTOR_OFF)
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+async def spend_backup_code(db: Database, user_id: int, seen_hash: str) -> bool:
+    """Use the backup code whose hash was verified, turning 2FA off; one winner only."""
+    row = await db.fetch_one(
+        update(users)
+        .where(users.c.id == user_id, users.c.backup_code_hash == seen_hash)
+        .values(**_TWO_FACTOR_OFF)
+        .returning(users.c.id)
+    )
+    return row is not None
+
+
+# ---- enrollment (Enable dialog) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    id: str
+    user_id: int
+    session_id: int
+    secret_sealed: str
+    backup_code_sealed: str
+    expires_at: float
+
+
+async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> None:
+    """Replace any earlier pending enrollment of the user with this one."""
+    async with transaction(db):
+        await db.execute(delete(enrollments).where(enrollments.c.user_id == enrollment.user_id))
+        await db.execute(
+            enrollments.insert().values(
+                id=enrollment.id,
+                user_id=enrollment.user_id,
+                session_id=enrollment.session_id,
+                secret_sealed=enrollment.secret_sealed,
+                backup_code_sealed=enrollment.backup_code_sealed,
+                created_at=now,
+                expires_at=enrollment.expires_at,
+            )
+        )
+
+
+async def get_enrollment(
+    db: Database, enrollment_id: str, user_id: int, session_id: int, now: float
+) -> Enrollment | None:
+    row = await db.fetch_one(
+        select(enrollments).where(
+            enrollments.c.id == enrollment_id,
+            enrollments.c.user_id == user_id,
+            enrollments.c.session_id == session_id,
+            enrollments.c.expires_at > now,
+        )
+    )
+    if row is None:
+        return None
+    return Enrollment(
+        id=row["id"],
+        user_id=row["user_id"],
+        session_id=row["session_id"],
+        secret_sealed=row["secret_sealed"],
+        backup_code_sealed=row["backup_code_sealed"],
+        expires_at=row["expires_at"],
+    )
+
+
+async def complete_enrollment(
+    db: Database,
+    enrollment: Enrollment,
+    secret_sealed: str,
+    backup_code_hash: str,
+    step: int,
+    now: float,
+) -> bool:
+    """Spend the enrollment and switch 2FA on, in one transaction; False if either already happened."""
+    try:
+        async with transaction(db):
+            spent = await db.fetch_one(
+                delete(enrollments)
+                .where(enrollments.c.id == enrollment.id, enrollments.c.expires_at > now)
+                .returning(enrollments.c.id)
+            )
+            if spent is None:
+                raise _Rollback
+            enabled = await db.fetch_one(
+                update(users)
+                .where(users.c.id == enrollment.user_id, users.c.totp_secret_sealed.is_(None))
+                .values(
+                    totp_secret_sealed=secret_sealed,
+                    totp_enabled_at=now,
+                    totp_last_step=step,
+                    backup_code_hash=backup_code_hash,
+                )
+                .returning(users.c.id)
+            )
+            if enabled is None:
+                raise _Rollback
+    except _Rollback:
+        return False
+    return True
+
+
+async def cancel_enrollments(db: Database, user_id: int) -> None:
+    await db.execute(delete(enrollments).where(enrollments.c.user_id == user_id))
+
+
+# ---- security activity -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    at: float
+    ip: str
+    device: str
+
+
+async def record_event(db: Database, user_id: int, kind: str, now: float, ip: str, device: str) -> None:
+    await db.execute(
+        security_events.insert().values(user_id=user_id, kind=kind, at=now, ip=ip[:64], device=device[:200])
+    )
+
+
+async def recent_events(db: Database, user_id: int, limit: int = 10) -> list[Event]:
+    rows = await db.fetch_all(
+        select(security_events)
+        .where(security_events.c.user_id == user_id)
+        .order_by(security_events.c.at.desc(), security_events.c.id.desc())
+        .limit(limit)
+    )
+    return [Event(kind=r["kind"], at=r["at"], ip=r["ip"], device=r["device"]) for r in rows]
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _is_sqlite(db: Database) -> bool:
+    return db.url.dialect != "postgresql"
+
+
+def _insert(db: Database, table: Any) -> Any:
+    return sqlite_insert(table) if _is_sqlite(db) else pg_insert(table)

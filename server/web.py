@@ -1,0 +1,259 @@
+"""The HTTP plumbing every handler shares.
+
+``guarded`` wraps each endpoint with session lookup, the access rule of its route
+and CSRF checks; ``render`` answers htmx with the partial and everyone else with
+the full page that includes it; ``redirect`` does the same for redirects.
+"""
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from databases import Database
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from server import store
+from server.auth.crypto import Keyring
+from server.auth.passwords import PasswordHasher
+from server.auth.tokens import csrf_ok, csrf_token, new_token, token_hash
+from server.messages import message
+from server.settings import Settings
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_LIMITS = {"max_files": 0, "max_fields": 50, "max_part_size": 8 * 1024}
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a request needs from the running app (the lifespan state)."""
+
+    settings: Settings
+    db: Database
+    clock: Callable[[], float]
+    keyring: Keyring
+    hasher: PasswordHasher
+    csrf_key: bytes
+    templates: Jinja2Templates
+
+
+class Access(enum.Enum):
+    """Who may open a route."""
+
+    PUBLIC = "public"
+    PENDING = "pending"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, for sessions and the activity log."""
+
+    ip: str
+    user_agent: str
+
+
+def services(request: Request) -> Services:
+    return request.state.services
+
+
+def client_of(request: Request) -> Client:
+    ip = request.client.host if request.client else "unknown"
+    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """``__Host-`` names over https, so no subdomain or path can plant one."""
+    return f"__Host-mirox_{base}" if request.url.scheme == "https" else f"mirox_{base}"
+
+
+def set_cookie(response: Response, request: Request, base: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        cookie_name(request, base),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_cookie(response: Response, request: Request, base: str) -> None:
+    response.delete_cookie(
+        cookie_name(request, base),
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def href(request: Request, name: str, /, query: dict[str, str] | None = None, **params: Any) -> str:
+    """The path of a named route, with the app's root path and an optional query."""
+    path = request.url_for(name, **params).path
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form, with limits; malformed or oversized forms answer 400."""
+    return await request.form(**FORM_LIMITS)
+
+
+def field(form: FormData, name: str, limit: int = 256) -> str:
+    """One text field, '' when missing; uploads never reach here (max_files=0)."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+# ---- rendering -------------------------------------------------------------------
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    """Variables every template may use."""
+    state = request.state
+    return {
+        "current_user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf", ""),
+        "htmx": is_htmx(request),
+        "msg": message,
+        "href": lambda name, query=None, **p: href(request, name, query, **p),
+        "static": lambda path: href(request, "static", path=path),
+        "issuer": services(request).settings.issuer,
+    }
+
+
+def render(
+    request: Request,
+    page: str,
+    partial: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The partial for htmx requests, the page (which includes it) for everyone else."""
+    template = partial if is_htmx(request) else page
+    response = services(request).templates.TemplateResponse(
+        request, template, {**(context or {}), "partial": partial}, status_code=status, headers=headers
+    )
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """303 for browsers, ``HX-Redirect`` for htmx (which would otherwise follow and swap)."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url, "Vary": "HX-Request"})
+    return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})
+
+
+def error_page(request: Request, status: int, key: str, headers: dict[str, str] | None = None) -> Response:
+    """A small error page (or fragment) that says what happened and what to do."""
+    try:
+        templates = services(request).templates
+    except AttributeError:
+        return Response(message(key), status_code=status, media_type="text/plain", headers=headers)
+    template = "partials/error.html" if is_htmx(request) else "error.html"
+    return templates.TemplateResponse(
+        request, template, {"status": status, "error": message(key)}, status_code=status, headers=headers
+    )
+
+
+# ---- the guard around every endpoint -------------------------------------------------
+
+
+def _origin_ok(request: Request) -> bool:
+    """Reject requests a browser marks as cross-site, or whose Origin is another site."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _csrf_binding(request: Request) -> str | None:
+    for base in ("session", "pending", "pre"):
+        value = request.cookies.get(cookie_name(request, base))
+        if value:
+            return value
+    return None
+
+
+def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
+    """Load the session, enforce the route's access rule and CSRF, then call ``endpoint``."""
+
+    async def guard(request: Request) -> Response:
+        svc = services(request)
+        now = svc.clock()
+        request.state.user = None
+        request.state.session = None
+        token = request.cookies.get(cookie_name(request, "session"))
+        if token:
+            session = await store.touch_session(svc.db, token_hash(token), now, svc.settings.idle_timeout)
+            user = await store.get_user(svc.db, session.user_id) if session else None
+            if session and user and user.disabled_at is None:
+                request.state.session = session
+                request.state.user = user
+
+        binding = _csrf_binding(request)
+        fresh_binding = None
+        if binding is None:
+            binding = fresh_binding = new_token()
+        request.state.csrf = csrf_token(svc.csrf_key, binding)
+
+        if request.method not in SAFE_METHODS:
+            form = await read_form(request)
+            presented = request.headers.get("x-csrf-token") or field(form, "csrf_token")
+            if not _origin_ok(request) or not csrf_ok(svc.csrf_key, binding, presented):
+                return error_page(request, 403, "error.csrf")
+
+        if access is Access.USER and request.state.user is None:
+            if await _pending_signin_of(request) is not None:
+                return redirect(request, href(request, "two_factor"))
+            target = request.url.path if request.method == "GET" else None
+            return redirect(request, href(request, "signin", {"next": target} if target else None))
+        if access is Access.PENDING:
+            request.state.pending = await _pending_signin_of(request)
+            if request.state.pending is None:
+                return redirect(request, href(request, "signin", {"expired": "1"}))
+
+        response = await endpoint(request)
+        if fresh_binding is not None:
+            set_cookie(response, request, "pre", fresh_binding)
+        return response
+
+    guard.__name__ = endpoint.__name__
+    guard.__doc__ = endpoint.__doc__
+    return guard
+
+
+async def _pending_signin_of(request: Request) -> store.PendingSignin | None:
+    token = request.cookies.get(cookie_name(request, "pending"))
+    if not token:
+        return None
+    svc = services(request)
+    return await store.get_pending_signin(svc.db, token_hash(token), svc.clock(), svc.settings.pending_signin_attempts)
+
+
+def render_dialog(request: Request, body: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """A dialog step: a modal for htmx (always into ``#modal-root``), a plain page otherwise."""
+    return render(
+        request,
+        "dialog_page.html",
+        "partials/dialog.html",
+        {**(context or {}), "body": body},
+        status=status,
+        headers={"HX-Retarget": "#modal-root", "HX-Reswap": "innerHTML"} if is_htmx(request) else None,
+    )
