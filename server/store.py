@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 from databases import Database
-from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy import Float, case, cast, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -348,17 +348,17 @@ async def claim_attempt(db: Database, key: str, now: float, policy: Policy) -> f
         .on_conflict_do_nothing(index_elements=[throttle.c.key])
     )
     attempts = throttle.c.failures + 1
-    steps = [(attempts < policy.free_attempts, literal(now))]
+    steps = [(attempts < policy.free_attempts, _seconds(now))]
     n = policy.free_attempts
     while delay_after(policy, n) < policy.max_delay:
-        steps.append((attempts == n, literal(now + delay_after(policy, n))))
+        steps.append((attempts == n, _seconds(now + delay_after(policy, n))))
         n += 1
     row = await db.fetch_one(
         update(throttle)
         .where(throttle.c.key == key, throttle.c.next_allowed_at <= now)
         .values(
             failures=attempts,
-            next_allowed_at=case(*steps, else_=literal(now + policy.max_delay)),
+            next_allowed_at=case(*steps, else_=_seconds(now + policy.max_delay)),
             updated_at=now,
         )
         .returning(throttle.c.failures)
@@ -641,6 +641,11 @@ async def recent_events(db: Database, user_id: int, limit: int = 10) -> list[Eve
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+
+def _seconds(value: float) -> Any:
+    """A typed time literal (asyncpg cannot infer the type of a bare parameter inside CASE)."""
+    return cast(literal(value), Float)
 
 
 def _is_sqlite(db: Database) -> bool:

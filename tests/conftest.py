@@ -1,0 +1,105 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a PostgreSQL schema), an injected clock."""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from server.app import create_app, open_services
+from server.auth.crypto import new_key_text
+from server.settings import Settings
+from server.web import Services
+from tests.utils import FakeClock
+
+PG_URL_VARIABLE = "MIROX_TEST_DATABASE_URL"
+
+
+def pytest_report_header() -> str:
+    return f"database: {os.environ.get(PG_URL_VARIABLE) or 'SQLite (set ' + PG_URL_VARIABLE + ' for PostgreSQL)'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """A URL and schema nobody else uses; dropped afterwards."""
+    pg_url = os.environ.get(PG_URL_VARIABLE)
+    if not pg_url:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}", None
+        return
+    schema = "t_" + secrets.token_hex(6)
+    connection = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+    await connection.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield pg_url, schema
+    finally:
+        await connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        await connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: tuple[str, str | None]) -> Settings:
+    url, schema = database
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=url,
+        database_schema=schema,
+        totp_keys=new_key_text(),
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+    )
+
+
+@pytest.fixture
+def announcements() -> list[str]:
+    return []
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock, announcements: list[str]) -> AsyncIterator[LifespanManager]:
+    application = create_app(settings, clock=clock, announce=announcements.append)
+    async with LifespanManager(application) as manager:
+        yield manager
+
+
+@pytest.fixture
+async def client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app.app), base_url="http://testserver", follow_redirects=False
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def other_client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app.app, client=("10.0.0.9", 4321)),
+        base_url="http://testserver",
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"},
+        follow_redirects=False,
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def svc(app: LifespanManager, settings: Settings, clock: FakeClock) -> AsyncIterator[Services]:
+    """Direct access to the same database, for arranging and inspecting state."""
+    async with open_services(settings, clock=clock) as services:
+        yield services
+
+
+@pytest.fixture
+def no_pg() -> Iterator[None]:
+    if os.environ.get(PG_URL_VARIABLE):
+        pytest.skip("SQLite-only test")
+    yield
