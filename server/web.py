@@ -195,6 +195,10 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
     """Load the session, enforce the route's access rule and CSRF, then call ``endpoint``."""
 
     async def guard(request: Request) -> Response:
+        async with services(request).db.connection():
+            return await _guarded(request)
+
+    async def _guarded(request: Request) -> Response:
         svc = services(request)
         now = svc.clock()
         request.state.user = None
