@@ -16,12 +16,20 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", "home.html")
 
 
-async def card_context(request: Request, notice: str | None = None, offer_signout: bool = False) -> dict[str, Any]:
-    """What the Security card partial needs."""
+OFFER_AFTER = frozenset({"card.enabled", "card.disabled", "card.backup_used"})
+
+
+async def card_context(request: Request, notice: str | None = None) -> dict[str, Any]:
+    """What the Security card partial needs, read fresh from the database.
+
+    After Enable, Disable or a backup-code sign-in the card offers to sign out the
+    other sessions, when there are any.
+    """
     svc = services(request)
     user = await store.get_user(svc.db, request.state.user.id) or request.state.user
     request.state.user = user
-    return {"user": user, "card_notice": notice, "offer_signout": offer_signout}
+    offer = notice in OFFER_AFTER and len(await account.sessions_of(svc, user)) > 1
+    return {"user": user, "card_notice": notice, "offer_signout": offer}
 
 
 async def sessions_context(request: Request, notice: str | None = None) -> dict[str, Any]:
@@ -34,19 +42,21 @@ async def sessions_context(request: Request, notice: str | None = None) -> dict[
     }
 
 
-OFFER_AFTER = frozenset({"card.enabled", "card.disabled", "card.backup_used"})
+async def activity_context(request: Request) -> dict[str, Any]:
+    """What the security activity partial needs."""
+    return {
+        "events": await store.recent_events(services(request).db, request.state.user.id),
+        "event_names": EVENTS,
+    }
 
 
 async def profile(request: Request) -> Response:
     """Account details, the Security card, sessions and recent security activity."""
-    svc = services(request)
-    notice = await store.take_notice(svc.db, request.state.session)
-    card_notice = notice if notice and notice.startswith("card.") else None
+    notice = await store.take_notice(services(request).db, request.state.session)
     session_notice = notice if notice and notice.startswith("sessions.") else None
     context = {
-        **await card_context(request, card_notice, offer_signout=card_notice in OFFER_AFTER),
+        **await card_context(request, None if session_notice else notice),
         **await sessions_context(request, session_notice),
-        "events": await store.recent_events(svc.db, request.state.user.id),
-        "event_names": EVENTS,
+        **await activity_context(request),
     }
     return render(request, "profile.html", "profile.html", context)
