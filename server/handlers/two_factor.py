@@ -9,7 +9,7 @@ from server import store
 from server.flows import account
 from server.flows import two_factor as flow
 from server.flows.two_factor import Status
-from server.handlers.profile import OFFER_AFTER, card_context, sessions_context
+from server.handlers.profile import activity_context, card_context, sessions_context
 from server.web import client_of, field, href, is_htmx, read_form, redirect, render, render_dialog, services
 
 PROMPTS = {
@@ -41,7 +41,7 @@ async def done(request: Request, notice: str, *, sessions: bool = False) -> Resp
     if not is_htmx(request):
         await store.set_notice(services(request).db, request.state.session.id, notice)
         return redirect(request, href(request, "profile") + ("#sessions" if sessions else "#security"))
-    context = await card_context(request, None if sessions else notice, offer_signout=notice in OFFER_AFTER)
+    context = {**await card_context(request, None if sessions else notice), **await activity_context(request)}
     if sessions:
         context.update(await sessions_context(request, notice))
     return render(request, "profile.html", "partials/updates.html", {**context, "update_sessions": sessions})
@@ -212,9 +212,11 @@ async def reauth_submit(request: Request) -> Response:
     if not ok:
         return reauth(request, then, "reauth.invalid", 422)
     request.state.session = dataclasses.replace(request.state.session, authenticated_at=svc.clock())
-    if then == "enable":
-        return await enable(request)
     if then == "signout_others":
         await account.sign_out_others(svc, request.state.user, request.state.session, client_of(request))
         return await done(request, "sessions.signed_out_others", sessions=True)
-    return await _open_prompt(request, then)
+    if then == "enable":
+        return await _start_enrollment(request)
+    if not request.state.user.two_factor_on:
+        return await done(request, "card.not_on")
+    return prompt(request, then)
