@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from databases import Database  # noqa: E402
+from databases import Database
 
-from server import store  # noqa: E402
-from server.auth.tokens import new_token, token_hash  # noqa: E402
+from server import store
+from server.auth.tokens import new_token, token_hash
 
 
 async def page_view(db: Database, token: str, now: float) -> None:

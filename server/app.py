@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,8 +14,10 @@ from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.templating import Jinja2Templates
 
 from server import store
@@ -26,6 +29,8 @@ from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
 from server.settings import Settings
 from server.web import Services, base_context, error_page
+
+logger = logging.getLogger("mirox")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -53,6 +58,17 @@ def _templates() -> Jinja2Templates:
         device=summarize_user_agent,
     )
     return templates
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route at this path takes (Starlette's 405 names the first route's only)."""
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
 
 
 def _announce(text: str) -> None:
@@ -109,9 +125,14 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         key = STATUS_MESSAGES.get(exc.status_code, "error.bad_request")
-        return error_page(request, exc.status_code, key, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette's Allow names one route's methods; StaticFiles' names none
+            allowed = _allowed_methods(request) or (headers or {}).get("Allow") or "GET, HEAD"
+            headers = {**(headers or {}), "Allow": allowed}
+        return error_page(request, exc.status_code, key, headers=headers)
 
     async def database_down(request: Request, exc: Exception) -> Response:
+        logger.warning("database unavailable (%s); answering 503", type(exc).__name__)
         return error_page(request, 503, "error.unavailable", headers={"Retry-After": "30"})
 
     async def server_error(request: Request, exc: Exception) -> Response:
@@ -128,8 +149,12 @@ def create_app(
 
     return Starlette(
         routes=routes(),
-        middleware=[Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
+            # Inside the headers middleware (Starlette's own max_body_size sits outside it),
+            # so the 413 it answers carries the security headers too.
+            Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+        ],
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )

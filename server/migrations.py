@@ -57,9 +57,12 @@ STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor)
 LATEST = len(STEPS)
 
 
+_CREATE_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+
 async def current_version(db: Database) -> int:
     """The schema version recorded in the database (0 for an empty one)."""
-    await db.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+    await db.execute(text(_CREATE_VERSION_TABLE))
     row = await db.fetch_one(select(tables.schema_version.c.version))
     return 0 if row is None else int(row["version"])
 
@@ -67,10 +70,14 @@ async def current_version(db: Database) -> int:
 async def upgrade(db: Database, target: int = LATEST) -> int:
     """Bring the schema up to ``target``; return the version it was at before."""
     dialect = dialect_of(db)
-    await db.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+    if dialect.name != "postgresql":
+        await db.execute(text(_CREATE_VERSION_TABLE))
     async with db.transaction():
         if dialect.name == "postgresql":
+            # Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a
+            # concurrent one (a unique violation in pg_type when two workers start together).
             await db.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            await db.execute(text(_CREATE_VERSION_TABLE))
         else:
             await db.execute(update(tables.schema_version).values(version=tables.schema_version.c.version))
         row = await db.fetch_one(select(tables.schema_version.c.version))

@@ -14,8 +14,12 @@ def csp(frame_ancestors: tuple[str, ...]) -> str:
     )
 
 
-def apply(headers: MutableHeaders, scope: Scope, frame_ancestors: tuple[str, ...]) -> None:
-    """Add the security headers to one response."""
+def apply(headers: MutableHeaders, scope: Scope, frame_ancestors: tuple[str, ...], static: bool | None = None) -> None:
+    """Add the security headers to one response.
+
+    ``static`` says whether the request was for a static file; pass it when ``scope`` may
+    already have been rewritten by routing (a ``Mount`` moves its prefix into ``root_path``).
+    """
     headers["Content-Security-Policy"] = csp(frame_ancestors)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
@@ -25,7 +29,9 @@ def apply(headers: MutableHeaders, scope: Scope, frame_ancestors: tuple[str, ...
         headers["X-Frame-Options"] = "DENY"
     if scope.get("scheme") == "https":
         headers["Strict-Transport-Security"] = "max-age=31536000"
-    if _is_static(scope):
+    if static is None:
+        static = _is_static(scope)
+    if static:
         headers.setdefault("Cache-Control", "no-cache")
     else:
         headers["Cache-Control"] = "no-store"
@@ -51,9 +57,11 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        static = _is_static(scope)  # now: routing rewrites root_path and path in place
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply(MutableHeaders(scope=message), scope, self.frame_ancestors)
+                apply(MutableHeaders(scope=message), scope, self.frame_ancestors, static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -5,6 +5,7 @@ Nothing here is read at import time: ``Settings.from_env(os.environ)`` is called
 """
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +81,30 @@ class Settings:
             "hash_threads",
             "max_body_bytes",
             "workers",
+            "setup_token_ttl",
+            "argon2_time_cost",
+            "argon2_memory_kib",
+            "argon2_parallelism",
         )
+        # Negative throttle values would make every sign-in fail (Policy refuses them).
+        not_negative = (
+            "reauth_window",
+            "password_free_attempts",
+            "password_max_delay",
+            "address_max_delay",
+            "second_factor_free_attempts",
+            "second_factor_max_delay",
+        )
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingsError(f"MIROX_{f.name.upper()} must be a finite number")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"MIROX_{name.upper()} must be greater than zero")
+        for name in not_negative:
+            if getattr(self, name) < 0:
+                raise SettingsError(f"MIROX_{name.upper()} must not be negative")
         if not 0 < self.port < 65536:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):

@@ -5,6 +5,7 @@ shared between server processes is changed by one conditional statement whose
 ``RETURNING`` row says who won, so it holds on SQLite and on PostgreSQL alike.
 """
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,9 @@ DB_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.Error,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # Raised when a query runs on a connection PostgreSQL has just ended (restart,
+    # failover, pg_terminate_backend) before asyncpg noticed; the pool replaces it.
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
 )
@@ -56,10 +60,12 @@ def open_database(url: str, schema: str | None = None) -> Database:
         return Database(url, factory=_SQLiteConnection)
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-    options: dict[str, Any] = {"command_timeout": 15}
+    # The application name lets an operator (or a test) find the connections of one
+    # process in pg_stat_activity, e.g. to end them with pg_terminate_backend.
+    server_settings = {"application_name": f"mirox-{os.getpid()}"}
     if schema:
-        options["server_settings"] = {"search_path": schema}
-    return Database(url, **options)
+        server_settings["search_path"] = schema
+    return Database(url, command_timeout=15, server_settings=server_settings)
 
 
 async def upgrade_schema(db: Database) -> int:
@@ -534,20 +540,24 @@ class Enrollment:
 
 
 async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> None:
-    """Replace any earlier pending enrollment of the user with this one."""
-    async with transaction(db):
-        await db.execute(delete(enrollments).where(enrollments.c.user_id == enrollment.user_id))
-        await db.execute(
-            enrollments.insert().values(
-                id=enrollment.id,
-                user_id=enrollment.user_id,
-                session_id=enrollment.session_id,
-                secret_sealed=enrollment.secret_sealed,
-                backup_code_sealed=enrollment.backup_code_sealed,
-                created_at=now,
-                expires_at=enrollment.expires_at,
-            )
-        )
+    """Replace any earlier pending enrollment of the user with this one.
+
+    One upsert on the one-per-user key, so simultaneous clicks on Enable (double-click,
+    two tabs) replace each other instead of failing on the unique constraint.
+    """
+    values = {
+        "id": enrollment.id,
+        "session_id": enrollment.session_id,
+        "secret_sealed": enrollment.secret_sealed,
+        "backup_code_sealed": enrollment.backup_code_sealed,
+        "created_at": now,
+        "expires_at": enrollment.expires_at,
+    }
+    await db.execute(
+        _insert(db, enrollments)
+        .values(user_id=enrollment.user_id, **values)
+        .on_conflict_do_update(index_elements=[enrollments.c.user_id], set_=values)
+    )
 
 
 async def get_enrollment(

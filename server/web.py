@@ -111,9 +111,12 @@ async def read_form(request: Request) -> FormData:
 
 
 def field(form: FormData, name: str, limit: int = 256) -> str:
-    """One text field, '' when missing; uploads never reach here (max_files=0)."""
+    """One text field, '' when missing; uploads never reach here (max_files=0).
+
+    NUL characters become U+FFFD: PostgreSQL text cannot hold them (a driver error, not bad input).
+    """
     value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return value[:limit].replace("\x00", "\ufffd") if isinstance(value, str) else ""
 
 
 # ---- rendering -------------------------------------------------------------------
@@ -158,15 +161,17 @@ def redirect(request: Request, url: str) -> Response:
 
 
 def error_page(request: Request, status: int, key: str, headers: dict[str, str] | None = None) -> Response:
-    """A small error page (or fragment) that says what happened and what to do."""
-    try:
-        templates = services(request).templates
-    except AttributeError:
+    """A small error page that says what happened and what to do; a closable dialog for htmx."""
+    if not hasattr(request.state, "services"):
         return Response(message(key), status_code=status, media_type="text/plain", headers=headers)
-    template = "partials/error.html" if is_htmx(request) else "error.html"
-    return templates.TemplateResponse(
-        request, template, {"status": status, "error": message(key)}, status_code=status, headers=headers
-    )
+    context = {"status": status, "error": message(key), "body": "partials/error.html"}
+    headers = {**(headers or {}), "Vary": "HX-Request"}  # a dialog for htmx, a page otherwise
+    if is_htmx(request):
+        headers = {**(headers or {}), "HX-Retarget": "#modal-root", "HX-Reswap": "innerHTML"}
+        template = "partials/dialog.html"
+    else:
+        template = "error.html"
+    return services(request).templates.TemplateResponse(request, template, context, status_code=status, headers=headers)
 
 
 # ---- the guard around every endpoint -------------------------------------------------
@@ -200,6 +205,8 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
 
     async def _guarded(request: Request) -> Response:
         svc = services(request)
+        if any("\x00" in str(value) for value in request.path_params.values()):
+            return error_page(request, 404, "error.not_found")  # no id holds one; PostgreSQL would fail
         now = svc.clock()
         request.state.user = None
         request.state.session = None
@@ -224,14 +231,20 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
                 return error_page(request, 403, "error.csrf")
 
         if access is Access.USER and request.state.user is None:
-            if await _pending_signin_of(request) is not None:
+            if await pending_signin_of(request) is not None:
                 return redirect(request, href(request, "two_factor"))
-            target = request.url.path if request.method == "GET" else None
-            return redirect(request, href(request, "signin", {"next": target} if target else None))
+            query = {"next": request.url.path} if request.method == "GET" else {}
+            if token:
+                query["m"] = "session_ended"
+            response = redirect(request, href(request, "signin", query or None))
+            if token:
+                clear_cookie(response, request, "session")
+            return response
         if access is Access.PENDING:
-            request.state.pending = await _pending_signin_of(request)
+            request.state.pending = await pending_signin_of(request)
             if request.state.pending is None:
-                return redirect(request, href(request, "signin", {"expired": "1"}))
+                target = href(request, "home") if request.state.user else href(request, "signin", {"m": "expired"})
+                return redirect(request, target)
 
         response = await endpoint(request)
         if fresh_binding is not None:
@@ -243,7 +256,8 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
     return guard
 
 
-async def _pending_signin_of(request: Request) -> store.PendingSignin | None:
+async def pending_signin_of(request: Request) -> store.PendingSignin | None:
+    """The valid half-finished sign-in of this browser (password accepted, code outstanding)."""
     token = request.cookies.get(cookie_name(request, "pending"))
     if not token:
         return None

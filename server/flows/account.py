@@ -53,7 +53,10 @@ async def issue_setup_token(svc: Services) -> str | None:
 
 
 async def setup_token_valid(svc: Services, token: str) -> bool:
-    return bool(token) and await store.setup_token_valid(svc.db, token_hash(token), svc.clock())
+    """A setup link works only while there is no account (an older link may still be unexpired)."""
+    if not token or await store.count_users(svc.db) > 0:
+        return False
+    return await store.setup_token_valid(svc.db, token_hash(token), svc.clock())
 
 
 async def create_first_user(svc: Services, token: str, username: str, password: str, confirm: str) -> str | None:

@@ -24,7 +24,9 @@ async def signout_session(request: Request) -> Response:
         response = redirect(request, href(request, "signin", {"m": "signed_out"}))
         clear_cookie(response, request, "session")
         return response
-    ended = await account.sign_out_session(svc, request.state.user, session_id)
+    # Ids are 32-bit database integers: a larger one from the URL is not a session (and
+    # would overflow the driver's parameter, a 500 on SQLite).
+    ended = session_id < 2**31 and await account.sign_out_session(svc, request.state.user, session_id)
     return await _session_list(request, "sessions.signed_out_one" if ended else "sessions.not_found")
 
 

@@ -11,6 +11,7 @@ from server.web import (
     client_of,
     field,
     href,
+    pending_signin_of,
     read_form,
     redirect,
     render,
@@ -22,13 +23,19 @@ SIGNIN_NOTICES = {
     "expired": "signin.expired",
     "too_many_codes": "signin.too_many_codes",
     "signed_out": "signin.signed_out",
+    "session_ended": "signin.session_ended",
 }
 
 
 def _safe_next(request: Request, target: str) -> str:
-    """Only paths inside this app; never another host (open redirect)."""
+    """Only paths inside this app; never another host (open redirect).
+
+    Printable ASCII only: browsers drop tabs and newlines from URLs ("/\\t/evil" becomes
+    "//evil"), and ``HX-Redirect`` carries the value unquoted in a header.
+    """
     root = request.scope.get("root_path", "")
-    if target.startswith(root + "/") and not target.startswith("//") and "\\" not in target:
+    plain = target.isascii() and target.isprintable()
+    if plain and target.startswith(root + "/") and not target.startswith("//") and "\\" not in target:
         return target
     return href(request, "home")
 
@@ -58,6 +65,8 @@ async def signin_page(request: Request) -> Response:
     """The sign-in form."""
     if request.state.user is not None:
         return redirect(request, href(request, "home"))
+    if await pending_signin_of(request) is not None:
+        return redirect(request, href(request, "two_factor"))
     return _signin_page(request)
 
 

@@ -40,7 +40,7 @@ async def done(request: Request, notice: str, *, sessions: bool = False) -> Resp
     """Close the dialog and show the result on the Profile page (in place for htmx)."""
     if not is_htmx(request):
         await store.set_notice(services(request).db, request.state.session.id, notice)
-        return redirect(request, href(request, "profile") + ("#sessions" if sessions else "#security"))
+        return redirect(request, href(request, "profile") + ("#sessions" if sessions else "#security-card"))
     context = {**await card_context(request, None if sessions else notice), **await activity_context(request)}
     if sessions:
         context.update(await sessions_context(request, notice))
