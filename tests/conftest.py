@@ -14,7 +14,7 @@ from server.app import create_app, open_services
 from server.auth.crypto import new_key_text
 from server.settings import Settings
 from server.web import Services
-from tests.utils import FakeClock
+from tests.utils import FakeClock, isolated_state
 
 PG_URL_VARIABLE = "MIROX_TEST_DATABASE_URL"
 
@@ -74,7 +74,7 @@ async def app(settings: Settings, clock: FakeClock, announcements: list[str]) ->
 @pytest.fixture
 async def client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app.app), base_url="http://testserver", follow_redirects=False
+        transport=httpx.ASGITransport(app=isolated_state(app)), base_url="http://testserver", follow_redirects=False
     ) as c:
         yield c
 
@@ -83,7 +83,7 @@ async def client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
 async def other_client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
     """A second browser."""
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app.app, client=("10.0.0.9", 4321)),
+        transport=httpx.ASGITransport(app=isolated_state(app), client=("10.0.0.9", 4321)),
         base_url="http://testserver",
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"},
         follow_redirects=False,

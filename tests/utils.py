@@ -94,3 +94,217 @@ async def enable_two_factor(client: httpx.AsyncClient, clock: FakeClock) -> Enro
 
 def code(secret: str, clock: FakeClock, offset_steps: int = 0) -> str:
     return totp.code_at(secret, clock() + 30 * offset_steps)
+
+
+# ---- helpers for the two-factor HTTP tests -------------------------------------------------
+
+PROFILE = "/profile"
+TWO_FACTOR = "/signin/two-factor"
+BACKUP = "/signin/backup-code"
+
+
+def shows(html_text: str, key: str, **params: object) -> bool:
+    """Whether a page shows the message ``key`` (as Jinja escapes it)."""
+    from html import escape
+
+    from server.messages import message
+
+    return escape(message(key, **params)) in html_text
+
+
+def wrong_code(secret: str, clock: FakeClock) -> str:
+    """A well-formed 6-digit code that matches none of the steps -2..+2 around now."""
+    near = {code(secret, clock, offset) for offset in range(-2, 3)}
+    return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 7919)) if c not in near)
+
+
+def foreign_code(secret: str, clock: FakeClock) -> str:
+    """The current code of another, random secret (that happens to match nothing of ``secret``)."""
+    near = {code(secret, clock, offset) for offset in range(-2, 3)}
+    while True:
+        candidate = totp.code_at(totp.new_secret(), clock())
+        if candidate not in near:
+            return candidate
+
+
+async def start_signin(client: httpx.AsyncClient, name: str = "alice", password: str = PASSWORD) -> None:
+    """The password step of a 2FA account: afterwards the browser is half signed in."""
+    response = await sign_in(client, name, password)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith(TWO_FACTOR), response.headers["location"]
+
+
+async def signin_csrf(client: httpx.AsyncClient) -> str:
+    """The CSRF token of a signed-out or half-signed-in browser (from whichever sign-in page it gets)."""
+    for path in (TWO_FACTOR, "/signin"):
+        response = await client.get(path)
+        if response.status_code == 200:
+            return csrf_of(response.text)
+    raise AssertionError("no sign-in page answered")
+
+
+async def submit_code(client: httpx.AsyncClient, value: str, *, htmx: bool = False, **extra: str) -> httpx.Response:
+    """Enter an authenticator code on the two-factor screen."""
+    headers = {"HX-Request": "true"} if htmx else {}
+    data = {"csrf_token": await signin_csrf(client), "code": value, **extra}
+    return await client.post(TWO_FACTOR, data=data, headers=headers)
+
+
+async def submit_backup_code(client: httpx.AsyncClient, value: str) -> httpx.Response:
+    """Enter the backup code on the Use Backup Code screen."""
+    return await client.post(BACKUP, data={"csrf_token": await signin_csrf(client), "code": value})
+
+
+async def sign_out(client: httpx.AsyncClient) -> None:
+    response = await post(client, "/signout", page=PROFILE)
+    assert response.status_code == 303, response.text
+
+
+async def user_with_two_factor(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
+    """alice exists, has enabled 2FA, and is freshly signed in with a code on ``client``.
+
+    The step of that sign-in code is spent; the clock is on a fresh step afterwards.
+    """
+    await add_user(svc)
+    assert (await sign_in(client)).status_code == 303
+    enrolled = await enable_two_factor(client, clock)
+    await sign_out(client)
+    clock.advance(60)
+    await start_signin(client)
+    response = await submit_code(client, code(enrolled.secret, clock))
+    assert response.status_code == 303, response.text
+    assert client.cookies.get("mirox_session")
+    clock.advance(30)
+    return enrolled
+
+
+async def user_row(svc: Services, name: str = "alice") -> dict[str, object]:
+    """Every column of the account, straight from the database."""
+    from sqlalchemy import select
+
+    from server.tables import users
+
+    row = await svc.db.fetch_one(select(users).where(users.c.username_key == name))
+    assert row is not None
+    return {column.name: row[column.name] for column in users.c}
+
+
+def security_card(html_text: str) -> str:
+    """The Security card of the Profile page (or of an htmx update)."""
+    match = re.search(r'<section id="security-card".*?</section>', html_text, re.S)
+    assert match, "no Security card"
+    return match.group(0)
+
+
+class _ScopeCopyingState(dict):  # type: ignore[type-arg]
+    """An ASGI scope that keeps its own shallow copy of whatever lifespan state is put in it."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        super().__setitem__(key, dict(value) if key == "state" and isinstance(value, dict) else value)
+
+
+def isolated_state(manager: object) -> object:
+    """The running app as a real server calls it: each request gets its own copy of the lifespan state.
+
+    asgi-lifespan hands every request the *same* state dict (florimondmanca/asgi-lifespan#57;
+    the ASGI spec and uvicorn give each request a shallow copy), so ``request.state.user`` of one
+    request leaks into another that runs at the same time. Concurrency tests need this wrapper.
+    """
+    inner = manager.app  # type: ignore[attr-defined]
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        await inner(_ScopeCopyingState(scope), receive, send)
+
+    return app
+
+
+def browser(manager: object, ip: str = "10.0.0.20") -> httpx.AsyncClient:
+    """Another browser (own cookies) on the running app (``manager`` is the ``LifespanManager``)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=isolated_state(manager), client=(ip, 5555)),  # type: ignore[arg-type]
+        base_url="http://testserver",
+        follow_redirects=False,
+    )
+
+
+# ---- helpers for the foundation HTTP tests (sessions, CSRF, headers, errors) -------------
+
+
+def new_browser(
+    app: object,
+    *,
+    https: bool = False,
+    ip: str = "127.0.0.1",
+    user_agent: str | None = None,
+    raise_app_exceptions: bool = True,
+) -> httpx.AsyncClient:
+    """One more browser on the running app (``app`` is the ``LifespanManager``); close it after use."""
+    headers = {"User-Agent": user_agent} if user_agent else None
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(
+            app=app.app,  # type: ignore[attr-defined]
+            client=(ip, 50000),
+            raise_app_exceptions=raise_app_exceptions,
+        ),
+        base_url="https://testserver" if https else "http://testserver",
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def session_cookie(client: httpx.AsyncClient) -> str | None:
+    """The session token this browser holds (over http or https), if any."""
+    return client.cookies.get("mirox_session") or client.cookies.get("__Host-mirox_session")
+
+
+def cookie_attributes(response: httpx.Response, name: str) -> dict[str, str]:
+    """The ``Set-Cookie`` of ``name`` in a response: its value under "value", attributes lower-cased."""
+    for header in response.headers.get_list("set-cookie"):
+        first, *rest = (part.strip() for part in header.split(";"))
+        cookie_name, _, value = first.partition("=")
+        if cookie_name == name:
+            attributes = {"value": value}
+            for part in rest:
+                key, _, attribute = part.partition("=")
+                attributes[key.lower()] = attribute
+            return attributes
+    raise AssertionError(f"no Set-Cookie for {name}")
+
+
+async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
+    """The CSRF token on ``path``, which must answer 200."""
+    response = await client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return csrf_of(response.text)
+
+
+async def try_password(
+    client: httpx.AsyncClient, name: str = "alice", password: str = "wrong password!", **extra: str
+) -> httpx.Response:
+    """One sign-in attempt from the sign-in page, signed in or not."""
+    token = await csrf(client, "/signin")
+    return await client.post("/signin", data={"csrf_token": token, "username": name, "password": password, **extra})
+
+
+async def db_snapshot(svc: Services) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, to check that a refused request changed nothing."""
+    from sqlalchemy import select
+
+    from server.tables import metadata
+
+    snapshot = {}
+    for table in metadata.sorted_tables:
+        rows = await svc.db.fetch_all(select(table))
+        snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return snapshot
+
+
+async def session_id_of(svc: Services, ip: str) -> int:
+    """The id of the one live session signed in from ``ip``."""
+    from server import store
+
+    found = []
+    for user in await store.list_users(svc.db):
+        found += [s.id for s in await account.sessions_of(svc, user) if s.ip == ip]
+    assert len(found) == 1, found
+    return found[0]

@@ -1,0 +1,214 @@
+"""Use Backup Code at sign-in: the recovery path that signs in once and turns 2FA off."""
+
+import pytest
+
+from server import store
+from server.messages import EVENTS
+from tests.utils import (
+    BACKUP,
+    PROFILE,
+    add_user,
+    code,
+    enable_two_factor,
+    security_card,
+    shows,
+    sign_in,
+    sign_out,
+    start_signin,
+    submit_backup_code,
+    submit_code,
+    user_row,
+    wrong_code,
+)
+
+
+@pytest.fixture
+async def enrolled(client, svc, clock):
+    """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
+    await add_user(svc)
+    await sign_in(client)
+    result = await enable_two_factor(client, clock)
+    await sign_out(client)
+    clock.advance(60)
+    return result
+
+
+def another_backup_code(real: str) -> str:
+    """A well-formed backup code that differs from ``real``."""
+    return "ZZZZ-ZZZZ" if real != "ZZZZ-ZZZZ" else "YYYY-YYYY"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda c: c,
+        lambda c: c.lower(),
+        lambda c: c.replace("-", ""),
+        lambda c: c.replace("-", "").lower(),
+        lambda c: f"  {c[:2]} {c[2:4]} - {c[5:7]} {c[7:]}  ",
+        lambda c: c.replace("-", " ").lower(),
+    ],
+    ids=["as-shown", "lower-case", "no-hyphen", "lower-no-hyphen", "spaces", "space-for-hyphen"],
+)
+async def test_backup_code_is_accepted_in_any_case_with_or_without_hyphen(client, enrolled, typed):
+    """Case, the hyphen and spaces do not matter when typing the backup code."""
+    await start_signin(client)
+    response = await submit_backup_code(client, typed(enrolled.backup_code))
+    assert response.status_code == 303, response.text
+    assert client.cookies.get("mirox_session")
+
+
+async def test_backup_code_signs_in_and_turns_two_factor_off(client, svc, enrolled):
+    """Success lands on Profile with a session, and the secret and backup hash are deleted."""
+    await start_signin(client)
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 303
+    assert response.headers["location"] == PROFILE
+    row = await user_row(svc)
+    assert row["totp_secret_sealed"] is None
+    assert row["backup_code_hash"] is None
+    assert row["totp_enabled_at"] is None
+    assert row["totp_last_step"] is None
+
+
+async def test_profile_after_backup_signin_explains_that_two_factor_is_off(client, enrolled):
+    """Profile shows the backup-used notice, the Disabled badge and the Enable button."""
+    await start_signin(client)
+    await submit_backup_code(client, enrolled.backup_code)
+    card = security_card((await client.get(PROFILE)).text)
+    assert shows(card, "card.backup_used")
+    assert "badge-off" in card
+    assert 'action="/profile/2fa/enable"' in card
+
+
+async def test_backup_used_notice_is_shown_once(client, enrolled):
+    """The notice is a one-time message: the next visit of Profile no longer shows it."""
+    await start_signin(client)
+    await submit_backup_code(client, enrolled.backup_code)
+    assert shows((await client.get(PROFILE)).text, "card.backup_used")
+    assert not shows((await client.get(PROFILE)).text, "card.backup_used")
+
+
+async def test_backup_code_is_single_use(client, other_client, enrolled):
+    """A second browser that reached the code step cannot use the same backup code again."""
+    await start_signin(client)
+    await start_signin(other_client)
+    assert (await submit_backup_code(client, enrolled.backup_code)).status_code == 303
+    response = await submit_backup_code(other_client, enrolled.backup_code)
+    assert response.status_code == 422
+    assert shows(response.text, "backup.invalid")
+    assert not other_client.cookies.get("mirox_session")
+
+
+async def test_after_backup_signin_the_next_signin_is_password_only(client, enrolled, clock):
+    """With 2FA turned off by the backup code, the password alone signs in."""
+    await start_signin(client)
+    await submit_backup_code(client, enrolled.backup_code)
+    await sign_out(client)
+    clock.advance(60)
+    response = await sign_in(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert client.cookies.get("mirox_session")
+
+
+async def test_wrong_backup_code_is_refused_and_changes_nothing(client, svc, enrolled):
+    """A wrong backup code answers 422 with a clear message; 2FA stays on."""
+    before = await user_row(svc)
+    await start_signin(client)
+    response = await submit_backup_code(client, another_backup_code(enrolled.backup_code))
+    assert response.status_code == 422
+    assert shows(response.text, "backup.invalid")
+    assert shows(response.text, "code.attempts_left", left=4)
+    assert not client.cookies.get("mirox_session")
+    after = await user_row(svc)
+    assert after["totp_secret_sealed"] == before["totp_secret_sealed"]
+    assert after["backup_code_hash"] == before["backup_code_hash"]
+
+
+async def test_malformed_backup_code_shows_the_expected_shape(client, enrolled):
+    """Something that is not 8 characters is refused with the ABCD-EFGH hint."""
+    await start_signin(client)
+    response = await submit_backup_code(client, "ABC-123")
+    assert response.status_code == 422
+    assert shows(response.text, "backup.format")
+
+
+async def test_authenticator_code_is_not_a_backup_code(client, enrolled, clock):
+    """A 6-digit app code typed into the backup form does not sign in."""
+    await start_signin(client)
+    response = await submit_backup_code(client, code(enrolled.secret, clock))
+    assert response.status_code == 422
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_backup_and_app_code_failures_share_the_five_attempts(client, enrolled, clock):
+    """Wrong backup codes and wrong app codes together use up the same 5 attempts."""
+    await start_signin(client)
+    for _ in range(2):
+        assert (await submit_backup_code(client, another_backup_code(enrolled.backup_code))).status_code == 422
+    for _ in range(2):
+        assert (await submit_code(client, wrong_code(enrolled.secret, clock))).status_code == 422
+    response = await submit_backup_code(client, another_backup_code(enrolled.backup_code))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?m=too_many_codes"
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_backup_code_of_an_earlier_setup_does_not_work_after_enabling_again(client, svc, enrolled, clock):
+    """Enabling again issues a new backup code; the one already used stays dead."""
+    await start_signin(client)
+    await submit_backup_code(client, enrolled.backup_code)
+    clock.advance(60)
+    again = await enable_two_factor(client, clock)
+    assert again.backup_code != enrolled.backup_code
+    await sign_out(client)
+    clock.advance(60)
+    await start_signin(client)
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 422
+    response = await submit_backup_code(client, again.backup_code)
+    assert response.status_code == 303
+
+
+async def test_backup_code_use_is_recorded_as_a_security_event(client, svc, enrolled):
+    """The activity list on Profile shows that the backup code was used."""
+    await start_signin(client)
+    await submit_backup_code(client, enrolled.backup_code)
+    user = await store.get_user_by_key(svc.db, "alice")
+    assert user is not None
+    kinds = [event.kind for event in await store.recent_events(svc.db, user.id)]
+    assert "2fa.backup_used" in kinds
+    assert EVENTS["2fa.backup_used"] in (await client.get(PROFILE)).text
+
+
+async def test_wrong_backup_code_is_recorded_as_a_security_event(client, svc, enrolled):
+    """A wrong backup code at sign-in appears in the activity log."""
+    await start_signin(client)
+    await submit_backup_code(client, another_backup_code(enrolled.backup_code))
+    user = await store.get_user_by_key(svc.db, "alice")
+    assert user is not None
+    kinds = [event.kind for event in await store.recent_events(svc.db, user.id)]
+    assert "signin.failed_backup" in kinds
+
+
+async def test_backup_code_page_needs_the_password_step_first(client, enrolled):
+    """Without a pending sign-in the backup code form is not reachable and the code is not spent."""
+    response = await client.get("/signin/backup-code")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 303
+    assert not client.cookies.get("mirox_session")
+    await start_signin(client)
+    assert (await submit_backup_code(client, enrolled.backup_code)).status_code == 303
+
+
+async def test_two_factor_screen_offers_use_backup_code(client, enrolled):
+    """The two-factor screen offers Use Backup Code."""
+    await start_signin(client)
+    page = await client.get("/signin/two-factor")
+    assert f'href="{BACKUP}"' in page.text and "Use Backup Code" in page.text

@@ -1,0 +1,158 @@
+"""CSRF: every POST route of the route table refuses forged requests, and changes nothing when it does."""
+
+import pytest
+from starlette.convertors import IntegerConvertor
+from starlette.routing import Route
+
+from server.routes import routes
+from tests.utils import (
+    PASSWORD,
+    add_user,
+    db_snapshot,
+    enrollment_path,
+    new_browser,
+    page_csrf,
+    post,
+    session_id_of,
+    shows,
+    sign_in,
+)
+
+POST_ROUTES = [r for r in routes() if isinstance(r, Route) and r.methods and "POST" in r.methods]
+FORM = {
+    "username": "alice",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+    "code": "123456",
+    "then": "signout_others",
+    "token": "x",
+    "next": "/profile",
+}
+
+
+def path_of(route: Route, values: dict[str, object]) -> str:
+    """The route's path, path parameters filled from ``values`` or with dummies."""
+    params = {
+        name: values.get(name, 1 if isinstance(convertor, IntegerConvertor) else "dummy")
+        for name, convertor in route.param_convertors.items()
+    }
+    return str(route.url_path_for(route.name, **params))
+
+
+@pytest.fixture
+async def victim(client, other_client, svc):
+    """alice signed in on ``client`` (with an Enable dialog open) and on ``other_client``.
+
+    Returns real values for the path parameters, so a request that got through would do harm.
+    """
+    assert POST_ROUTES, "no POST routes found"
+    await add_user(svc)
+    await sign_in(client)
+    await sign_in(other_client)
+    step1 = await post(client, "/profile/2fa/enable")
+    enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
+    return {"session_id": await session_id_of(svc, "10.0.0.9"), "enrollment": enrollment}
+
+
+async def assert_refused(response, route: Route) -> None:
+    assert response.status_code == 403, (route.name, response.status_code, response.text[:300])
+    assert shows(response.text, "error.csrf"), route.name
+
+
+@pytest.mark.parametrize("route", POST_ROUTES, ids=[r.name for r in POST_ROUTES])
+async def test_post_without_token_is_refused_and_changes_nothing(client, other_client, svc, victim, route):
+    """A signed-in browser's POST without a CSRF token gets 403 and leaves the database as it was."""
+    before = await db_snapshot(svc)
+    response = await client.post(path_of(route, victim), data=FORM)
+    await assert_refused(response, route)
+    assert await db_snapshot(svc) == before
+    assert (await other_client.get("/profile")).status_code == 200
+
+
+async def test_post_without_token_is_refused_when_signed_out(app, svc):
+    """Signed-out browsers (login CSRF, setup, two-factor steps) are refused just the same."""
+    await add_user(svc)
+    before = await db_snapshot(svc)
+    async with new_browser(app) as anonymous:
+        await anonymous.get("/signin")
+        for route in POST_ROUTES:
+            await assert_refused(await anonymous.post(path_of(route, {}), data=FORM), route)
+    assert await db_snapshot(svc) == before
+
+
+ATTACKS = {
+    "wrong token": ({"csrf_token": "A" * 43}, {}),
+    "non-ASCII token": ({"csrf_token": "é" * 43}, {}),
+    "wrong header token": ({}, {"X-CSRF-Token": "A" * 43}),
+    "cross-site Origin": (None, {"Origin": "https://evil.example"}),
+    "null Origin": (None, {"Origin": "null"}),
+    "other scheme Origin": (None, {"Origin": "https://testserver"}),
+    "Sec-Fetch-Site cross-site": (None, {"Sec-Fetch-Site": "cross-site"}),
+    "Sec-Fetch-Site same-site": (None, {"Sec-Fetch-Site": "same-site"}),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+async def test_forged_requests_are_refused_on_every_route(client, other_client, svc, victim, attack):
+    """Wrong tokens, and valid tokens sent from another site, get 403 on every POST route."""
+    fields, headers = ATTACKS[attack]
+    token = await page_csrf(client, "/profile")
+    data = {**FORM, **(fields if fields is not None else {"csrf_token": token})}
+    before = await db_snapshot(svc)
+    for route in POST_ROUTES:
+        await assert_refused(await client.post(path_of(route, victim), data=data, headers=headers), route)
+    assert await db_snapshot(svc) == before
+    assert (await other_client.get("/profile")).status_code == 200
+
+
+async def test_token_of_another_session_is_refused(client, other_client, svc, victim):
+    """A token is bound to its session: another browser's valid token does not work here."""
+    theirs = await page_csrf(other_client, "/profile")
+    assert theirs != await page_csrf(client, "/profile")
+    before = await db_snapshot(svc)
+    for route in POST_ROUTES:
+        response = await client.post(path_of(route, victim), data={**FORM, "csrf_token": theirs})
+        await assert_refused(response, route)
+    assert await db_snapshot(svc) == before
+
+
+async def test_token_from_before_sign_in_stops_working(client, svc):
+    """The token of the signed-out page is not accepted once the browser has a session."""
+    await add_user(svc)
+    before_sign_in = await page_csrf(client, "/signin")
+    await client.post("/signin", data={"csrf_token": before_sign_in, "username": "alice", "password": PASSWORD})
+    response = await client.post("/signout", data={"csrf_token": before_sign_in})
+    assert response.status_code == 403
+    assert (await client.get("/profile")).status_code == 200
+
+
+async def test_header_token_is_accepted_like_the_form_field(client, other_client, svc, victim):
+    """htmx sends the token as X-CSRF-Token; that alone is enough."""
+    token = await page_csrf(client, "/profile")
+    response = await client.post(
+        f"/sessions/{victim['session_id']}/signout", headers={"X-CSRF-Token": token, "HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert shows(response.text, "sessions.signed_out_one")
+    assert (await other_client.get("/profile")).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://testserver"},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    ],
+    ids=["same Origin", "same-origin fetch", "user-initiated fetch", "both"],
+)
+async def test_same_origin_requests_with_token_are_accepted(client, svc, headers):
+    """What a real browser sends for the app's own forms goes through."""
+    await add_user(svc)
+    token = await page_csrf(client, "/signin")
+    response = await client.post(
+        "/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD}, headers=headers
+    )
+    assert response.status_code == 303
+    assert (await client.get("/profile")).status_code == 200

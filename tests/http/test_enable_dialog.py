@@ -1,0 +1,351 @@
+"""The Enable dialog: scan the QR code, save the backup code, verify and enable."""
+
+import re
+from datetime import datetime
+
+import segno
+
+from server import store
+from tests.utils import (
+    PROFILE,
+    START,
+    add_user,
+    code,
+    enable_two_factor,
+    enrollment_path,
+    foreign_code,
+    post,
+    security_card,
+    shows,
+    sign_in,
+    sign_out,
+    start_signin,
+    submit_backup_code,
+    submit_code,
+    text_of,
+    user_row,
+    wrong_code,
+)
+
+SECRET_GROUPED = re.compile(r"(?:[A-Z2-7]{4} ){7}[A-Z2-7]{4}")
+BACKUP_DISPLAY = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+
+
+async def signed_in(client, svc):
+    await add_user(svc)
+    response = await sign_in(client)
+    assert response.status_code == 303
+
+
+async def open_dialog(client):
+    """Click Enable; the secret, the base path of the enrollment, and the step-1 response."""
+    step1 = await post(client, "/profile/2fa/enable")
+    assert step1.status_code == 200, step1.text
+    secret = text_of(step1.text, "manual-secret").replace(" ", "")
+    return secret, enrollment_path(step1.text), step1
+
+
+def svg_paths(html_text: str) -> list[str]:
+    svg = re.search(r"<svg.*?</svg>", html_text, re.S)
+    assert svg, "no inline SVG"
+    return re.findall(r' d="([^"]+)"', svg.group(0))
+
+
+async def test_step_one_shows_inline_qr_svg_for_the_provisioning_uri(client, svc):
+    """Step 1 shows the QR code as inline SVG encoding otpauth://totp/Mirox:alice?secret=…&issuer=Mirox."""
+    await signed_in(client, svc)
+    secret, _, step1 = await open_dialog(client)
+    assert "<svg" in step1.text
+    assert "<img" not in step1.text
+    expected_uri = f"otpauth://totp/Mirox:alice?secret={secret}&issuer=Mirox"
+    expected = segno.make_qr(expected_uri, error="m").svg_inline(scale=6, border=4, light="#fff", omitsize=True)
+    assert svg_paths(step1.text) == svg_paths(expected)
+
+
+async def test_no_url_on_the_page_carries_the_secret(client, svc):
+    """Neither an image URL nor any link, form action or htmx URL contains the secret."""
+    await signed_in(client, svc)
+    secret, base, step1 = await open_dialog(client)
+    urls = re.findall(r'(?:src|srcset|href|action|hx-get|hx-post|data)="([^"]*)"', step1.text)
+    assert urls, "the page has links"
+    for url in urls:
+        if url.startswith("otpauth:"):
+            continue  # a link for the authenticator app on this device, never fetched from a server
+        assert secret not in url.upper().replace("%20", "").replace(" ", ""), url
+    assert secret not in base
+
+
+async def test_manual_entry_shows_secret_grouped_in_fours(client, svc):
+    """Under Manual Entry the 32-character base32 secret appears in groups of four."""
+    await signed_in(client, svc)
+    _, _, step1 = await open_dialog(client)
+    assert "Manual Entry" in step1.text
+    grouped = text_of(step1.text, "manual-secret")
+    assert SECRET_GROUPED.fullmatch(grouped), grouped
+
+
+async def test_step_two_shows_one_backup_code_as_xxxx_xxxx(client, svc):
+    """Step 2 shows a single 8-character backup code formatted XXXX-XXXX."""
+    await signed_in(client, svc)
+    _, base, _ = await open_dialog(client)
+    step2 = await client.get(base + "/backup")
+    assert step2.status_code == 200
+    backup_code = text_of(step2.text, "backup-code")
+    assert BACKUP_DISPLAY.fullmatch(backup_code), backup_code
+    assert len(BACKUP_DISPLAY.findall(step2.text.replace(f'data-copy="{backup_code}"', ""))) == 1
+
+
+async def test_steps_show_the_same_secret_and_code_when_revisited(client, svc):
+    """Back and Next within one setup show the same secret and backup code every time."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    first = text_of((await client.get(base + "/backup")).text, "backup-code")
+    again = await client.get(base + "/scan")
+    assert text_of(again.text, "manual-secret").replace(" ", "") == secret
+    assert text_of((await client.get(base + "/backup")).text, "backup-code") == first
+
+
+async def test_nothing_changes_on_the_account_before_verify(client, svc, clock):
+    """Opening the dialog, walking all steps and a wrong code leave the account exactly as it was."""
+    await signed_in(client, svc)
+    before = await user_row(svc)
+    secret, base, _ = await open_dialog(client)
+    await client.get(base + "/backup")
+    await client.get(base + "/verify")
+    await post(client, base, {"code": wrong_code(secret, clock)})
+    assert await user_row(svc) == before
+    assert before["totp_secret_sealed"] is None
+    assert "badge-off" in security_card((await client.get(PROFILE)).text)
+
+
+async def test_wrong_code_rerenders_step_three_with_422(client, svc, clock):
+    """A wrong code shows step 3 again with status 422 and a clear message."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": wrong_code(secret, clock)})
+    assert response.status_code == 422
+    assert "Step 3 of 3" in response.text
+    assert shows(response.text, "code.invalid")
+    assert 'aria-invalid="true"' in response.text
+    assert "<html" in response.text
+
+
+async def test_wrong_code_with_htmx_gets_a_dialog_fragment(client, svc, clock):
+    """For htmx the 422 is a dialog fragment aimed at #modal-root, not a full page."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": wrong_code(secret, clock)}, htmx=True)
+    assert response.status_code == 422
+    assert "<html" not in response.text and "<!doctype" not in response.text.lower()
+    assert "<dialog" in response.text
+    assert "Step 3 of 3" in response.text
+    assert shows(response.text, "code.invalid")
+    assert response.headers["HX-Retarget"] == "#modal-root"
+
+
+async def test_malformed_code_asks_for_six_digits(client, svc):
+    """Letters or too few digits are refused with 422 and the 6-digit hint."""
+    await signed_in(client, svc)
+    _, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": "12ab5"})
+    assert response.status_code == 422
+    assert shows(response.text, "code.format")
+    assert (await user_row(svc))["totp_secret_sealed"] is None
+
+
+async def test_code_for_another_secret_is_rejected(client, svc, clock):
+    """A code from some other authenticator entry does not switch 2FA on."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": foreign_code(secret, clock)})
+    assert response.status_code == 422
+    assert shows(response.text, "code.invalid")
+    assert (await user_row(svc))["totp_secret_sealed"] is None
+
+
+async def test_code_with_spaces_is_accepted(client, svc, clock):
+    """A code typed as '123 456' counts as '123456'."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    value = code(secret, clock)
+    response = await post(client, base, {"code": f" {value[:3]} {value[3:]} "})
+    assert response.status_code == 303, response.text
+    assert (await user_row(svc))["totp_secret_sealed"] is not None
+
+
+async def test_verify_with_made_up_enrollment_id_changes_nothing(client, svc, clock):
+    """The wizard cannot be skipped: Verify with an id that was never issued answers 409."""
+    await signed_in(client, svc)
+    before = await user_row(svc)
+    secret, _, _ = await open_dialog(client)
+    response = await post(client, "/profile/2fa/setup/AAAAAAAAAAAAAAAA", {"code": code(secret, clock)})
+    assert response.status_code == 409
+    assert shows(response.text, "enroll.expired")
+    assert await user_row(svc) == before
+
+
+async def test_step_of_made_up_enrollment_id_is_not_found(client, svc):
+    """Opening a step of an id that was never issued shows the expired-setup message with 404."""
+    await signed_in(client, svc)
+    for step in ("scan", "backup", "verify"):
+        response = await client.get(f"/profile/2fa/setup/AAAAAAAAAAAAAAAA/{step}")
+        assert response.status_code == 404
+        assert shows(response.text, "enroll.expired")
+
+
+async def test_unknown_step_name_is_not_found(client, svc):
+    """Only the three wizard steps exist."""
+    await signed_in(client, svc)
+    _, base, _ = await open_dialog(client)
+    response = await client.get(base + "/done")
+    assert response.status_code == 404
+
+
+async def test_another_sessions_enrollment_cannot_be_opened_or_verified(client, other_client, svc, clock):
+    """A second browser of the same user cannot read or finish the first browser's setup."""
+    await signed_in(client, svc)
+    assert (await sign_in(other_client)).status_code == 303
+    secret, base, _ = await open_dialog(client)
+    for step in ("scan", "backup", "verify"):
+        response = await other_client.get(f"{base}/{step}")
+        assert response.status_code == 404
+        assert secret not in response.text.replace(" ", "")
+    response = await post(other_client, base, {"code": code(secret, clock)})
+    assert response.status_code == 409
+    assert (await user_row(svc))["totp_secret_sealed"] is None
+    done = await post(client, base, {"code": code(secret, clock)})
+    assert done.status_code == 303
+
+
+async def test_enrollment_expires_after_15_minutes(client, svc, clock):
+    """After 15 minutes the setup is gone: its steps answer 404 and Verify 409, 2FA stays off."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    clock.advance(15 * 60 + 1)
+    step = await client.get(base + "/verify")
+    assert step.status_code == 404
+    assert shows(step.text, "enroll.expired")
+    response = await post(client, base, {"code": code(secret, clock)})
+    assert response.status_code == 409
+    assert shows(response.text, "enroll.expired")
+    assert (await user_row(svc))["totp_secret_sealed"] is None
+
+
+async def test_enrollment_still_works_shortly_before_15_minutes(client, svc, clock):
+    """Fourteen and a half minutes after Enable the setup can still be finished."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    clock.advance(14 * 60 + 30)
+    response = await post(client, base, {"code": code(secret, clock)})
+    assert response.status_code == 303, response.text
+    assert (await user_row(svc))["totp_secret_sealed"] is not None
+
+
+async def test_enable_in_a_second_tab_replaces_the_first(client, svc, clock):
+    """Opening Enable again makes the first tab's setup fail; nothing is half on; the second works."""
+    await signed_in(client, svc)
+    first_secret, first_base, _ = await open_dialog(client)
+    second_secret, second_base, _ = await open_dialog(client)
+    assert first_secret != second_secret and first_base != second_base
+    response = await post(client, first_base, {"code": code(first_secret, clock)})
+    assert response.status_code == 409
+    assert shows(response.text, "enroll.expired")
+    row = await user_row(svc)
+    assert row["totp_secret_sealed"] is None and row["backup_code_hash"] is None
+    assert (await client.get(first_base + "/scan")).status_code == 404
+    response = await post(client, second_base, {"code": code(second_secret, clock)})
+    assert response.status_code == 303
+
+
+async def test_first_tab_secret_does_not_work_after_second_tab_enables(client, svc, clock):
+    """After the second tab enables 2FA, only its secret is valid at sign-in."""
+    await signed_in(client, svc)
+    first_secret, _, _ = await open_dialog(client)
+    second_secret, second_base, _ = await open_dialog(client)
+    assert (await post(client, second_base, {"code": code(second_secret, clock)})).status_code == 303
+    await sign_out(client)
+    clock.advance(60)
+    await start_signin(client)
+    response = await submit_code(client, code(first_secret, clock))
+    assert response.status_code == 422
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_success_flips_badge_to_enabled_with_the_date(client, svc, clock):
+    """After Verify and Enable the Security card says Enabled and shows the activation date."""
+    await signed_in(client, svc)
+    assert "badge-off" in security_card((await client.get(PROFILE)).text)
+    secret, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": code(secret, clock)})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(PROFILE)
+    card = security_card((await client.get(PROFILE)).text)
+    assert '<span class="badge badge-on">Enabled</span>' in card
+    day = datetime.fromtimestamp(START)
+    assert f'datetime="{day.date().isoformat()}"' in card
+    assert day.strftime("%-d %b %Y") in card
+    assert shows(card, "card.enabled")
+    row = await user_row(svc)
+    assert row["totp_enabled_at"] == START
+
+
+async def test_success_with_htmx_updates_the_card_and_closes_the_dialog(client, svc, clock):
+    """For htmx, success answers with partials: the card (Enabled) and an empty #modal-root."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    response = await post(client, base, {"code": code(secret, clock)}, htmx=True)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'hx-target="#security-card"' in response.text
+    assert '<hx-partial hx-target="#modal-root" hx-swap="innerHTML"></hx-partial>' in response.text
+    assert "badge-on" in response.text
+    assert shows(response.text, "card.enabled")
+
+
+async def test_htmx_enable_opens_a_modal_fragment(client, svc):
+    """Clicking Enable with htmx answers with the dialog fragment retargeted to #modal-root."""
+    await signed_in(client, svc)
+    response = await post(client, "/profile/2fa/enable", htmx=True)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith("<dialog")
+    assert response.headers["HX-Retarget"] == "#modal-root"
+    assert "<svg" in response.text
+
+
+async def test_step_two_backup_code_is_active_after_enable(client, svc, clock):
+    """The backup code shown in step 2 signs in once 2FA is on."""
+    await add_user(svc)
+    await sign_in(client)
+    enrolled = await enable_two_factor(client, clock)
+    await sign_out(client)
+    clock.advance(60)
+    await start_signin(client)
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == PROFILE
+    assert client.cookies.get("mirox_session")
+
+
+async def test_backup_code_of_the_dialog_is_stored_only_after_verify(client, svc, clock):
+    """Before Verify and Enable, the step-2 backup code is not usable: the account has no backup code."""
+    await signed_in(client, svc)
+    _, base, _ = await open_dialog(client)
+    await client.get(base + "/backup")
+    assert (await user_row(svc))["backup_code_hash"] is None
+    user = await store.get_user_by_key(svc.db, "alice")
+    assert user is not None and not user.two_factor_on
+
+
+async def test_enable_when_already_on_opens_no_new_setup(client, svc, clock):
+    """Enable on an account with 2FA on starts no setup and says 2FA is already on."""
+    await signed_in(client, svc)
+    secret, base, _ = await open_dialog(client)
+    assert (await post(client, base, {"code": code(secret, clock)})).status_code == 303
+    before = await user_row(svc)
+    response = await post(client, "/profile/2fa/enable", htmx=True)
+    assert "<svg" not in response.text
+    assert shows(response.text, "enroll.already_on")
+    response = await post(client, "/profile/2fa/enable")
+    assert response.status_code == 303
+    assert shows(security_card((await client.get(PROFILE)).text), "enroll.already_on")
+    assert await user_row(svc) == before

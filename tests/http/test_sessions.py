@@ -1,0 +1,303 @@
+"""Sessions: fresh tokens, cookie attributes, hashed storage, expiry, sign-out and Managing Your Sessions."""
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from server import store
+from server.auth.tokens import token_hash
+from server.messages import message
+from server.tables import security_events, sessions
+from tests.utils import (
+    PASSWORD,
+    add_user,
+    cookie_attributes,
+    new_browser,
+    page_csrf,
+    post,
+    session_cookie,
+    session_id_of,
+    shows,
+    sign_in,
+)
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+
+def browser_with_cookie(app, value: str):
+    """A new browser that presents ``value`` as its session cookie."""
+    browser = new_browser(app, ip="192.0.2.66")
+    browser.cookies.set("mirox_session", value)
+    return browser
+
+
+def sign_in_target(response) -> str:
+    """Where a redirect to the sign-in page will return to (its ``next``)."""
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/signin"
+    return parse_qs(location.query)["next"][0]
+
+
+async def signed_in(browser) -> bool:
+    """Whether the browser's next request gets the Profile page (not the sign-in redirect)."""
+    response = await browser.get("/profile")
+    if response.status_code == 303:
+        assert response.headers["location"].startswith("/signin")
+        return False
+    assert response.status_code == 200
+    return True
+
+
+# ---- the token ------------------------------------------------------------------------
+
+
+async def test_planted_session_cookie_is_never_reused(app, client, svc):
+    """A session cookie set before sign-in (session fixation) is replaced and never becomes valid."""
+    await add_user(svc)
+    planted = "attacker-chosen-value-0123456789abcdefghijkl"
+    client.cookies.set("mirox_session", planted)
+    response = await sign_in(client)
+    assert response.status_code == 303
+    issued = cookie_attributes(response, "mirox_session")["value"]
+    assert issued and issued != planted
+    async with browser_with_cookie(app, planted) as attacker:
+        assert not await signed_in(attacker)
+
+
+async def test_every_sign_in_issues_a_new_token(client, svc):
+    """Signing in again, or after signing out, never hands out a token seen before."""
+    await add_user(svc)
+    seen = set()
+    for _ in range(3):
+        response = await sign_in(client)
+        assert response.status_code == 303
+        seen.add(session_cookie(client))
+        token = await page_csrf(client, "/profile")
+        again = await client.post("/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
+        assert again.status_code == 303
+        seen.add(session_cookie(client))
+        await post(client, "/signout", page="/profile")
+    assert len(seen) == 6
+
+
+async def test_cookie_is_http_only_lax_and_site_wide(client, svc):
+    """Over http the session cookie is HttpOnly, SameSite=Lax, Path=/ (and cannot be Secure)."""
+    await add_user(svc)
+    response = await sign_in(client)
+    cookie = cookie_attributes(response, "mirox_session")
+    assert "httponly" in cookie
+    assert cookie["samesite"].lower() == "lax"
+    assert cookie["path"] == "/"
+    assert "domain" not in cookie
+    assert "secure" not in cookie
+
+
+async def test_cookie_over_https_is_host_prefixed_and_secure(app, svc):
+    """Over https the cookie is ``__Host-mirox_session``: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain."""
+    await add_user(svc)
+    async with new_browser(app, https=True) as browser:
+        token = await page_csrf(browser, "/signin")
+        assert "mirox_pre" not in browser.cookies
+        response = await browser.post("/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
+        assert response.status_code == 303
+        cookie = cookie_attributes(response, "__Host-mirox_session")
+        assert "secure" in cookie
+        assert "httponly" in cookie
+        assert cookie["samesite"].lower() == "lax"
+        assert cookie["path"] == "/"
+        assert "domain" not in cookie
+        assert not any(h.startswith("mirox_session=") for h in response.headers.get_list("set-cookie"))
+        assert (await browser.get("/profile")).status_code == 200
+
+
+async def test_database_keeps_only_a_hash_of_the_token(app, client, svc):
+    """Someone who reads the sessions table cannot use what they read as a cookie."""
+    await add_user(svc)
+    await sign_in(client)
+    token = session_cookie(client)
+    rows = await svc.db.fetch_all(select(sessions))
+    assert len(rows) == 1
+    assert token not in repr([tuple(row) for row in rows])
+    assert rows[0]["token_hash"] == token_hash(token)
+    async with browser_with_cookie(app, rows[0]["token_hash"]) as thief:
+        assert not await signed_in(thief)
+
+
+# ---- expiry ----------------------------------------------------------------------------------
+
+
+async def test_session_expires_after_thirty_idle_minutes(client, svc, clock):
+    """Activity keeps a session alive; 30 minutes without any ends it."""
+    await add_user(svc)
+    await sign_in(client)
+    for _ in range(3):
+        clock.advance(29 * 60)
+        assert await signed_in(client)
+    clock.advance(30 * 60 + 1)
+    response = await client.get("/profile")
+    assert response.status_code == 303
+    assert sign_in_target(response) == "/profile"
+    clock.advance(-20 * 60)
+    assert not await signed_in(client), "an expired session does not come back"
+
+
+async def test_session_ends_twelve_hours_after_sign_in_however_active(client, svc, clock):
+    """Even a session in constant use ends 12 hours after its sign-in."""
+    await add_user(svc)
+    await sign_in(client)
+    for _ in range(28):
+        clock.advance(25 * 60)
+        assert await signed_in(client)
+    clock.advance(12 * 60 * 60 - 28 * 25 * 60 - 1)
+    assert await signed_in(client)
+    clock.advance(1)
+    assert not await signed_in(client)
+
+
+# ---- signing out ------------------------------------------------------------------------------
+
+
+async def test_sign_out_ends_the_session(app, client, svc):
+    """Sign out clears the cookie, says so, and the old token no longer works anywhere."""
+    await add_user(svc)
+    await sign_in(client)
+    token = session_cookie(client)
+    response = await post(client, "/signout", page="/profile")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?m=signed_out"
+    cleared = cookie_attributes(response, "mirox_session")
+    assert cleared["value"] in ("", '""')
+    assert cleared["max-age"] == "0"
+    page = await client.get(response.headers["location"])
+    assert shows(page.text, "signin.signed_out")
+    assert not await signed_in(client)
+    async with browser_with_cookie(app, token) as replay:
+        assert not await signed_in(replay)
+    assert await svc.db.fetch_all(select(sessions)) == []
+
+
+# ---- Managing Your Sessions ------------------------------------------------------------------
+
+
+async def test_session_list_shows_device_address_and_this_device(client, other_client, svc):
+    """Each session shows its device summary and address; only the current one is marked This device."""
+    await add_user(svc)
+    await sign_in(client)
+    await sign_in(other_client)
+    page = (await client.get("/profile")).text
+    section = re.search(r'<section id="sessions".*?</section>', page, re.S).group(0)
+    entries = re.findall(r'<li class="session.*?</li>', section, re.S)
+    assert len(entries) == 2
+    firefox = next(e for e in entries if "10.0.0.9" in e)
+    mine = next(e for e in entries if e is not firefox)
+    assert "Firefox 121 on Linux" in firefox
+    assert "This device" not in firefox
+    assert "This device" in mine
+    assert "127.0.0.1" in mine
+    assert page.count("This device") == 1
+
+
+async def test_remote_sign_out_from_the_session_list(client, other_client, svc):
+    """Signing out another browser from the list sends that browser to sign-in on its next request."""
+    await add_user(svc)
+    await sign_in(client)
+    await sign_in(other_client)
+    other_id = await session_id_of(svc, "10.0.0.9")
+    response = await post(client, f"/sessions/{other_id}/signout", htmx=True)
+    assert response.status_code == 200
+    assert shows(response.text, "sessions.signed_out_one")
+    assert "10.0.0.9" not in response.text
+    refused = await other_client.get("/profile")
+    assert refused.status_code == 303
+    assert sign_in_target(refused) == "/profile"
+    assert await signed_in(client)
+
+
+async def test_signing_out_this_device_from_the_list_signs_out(client, svc):
+    """The This device entry's Sign out ends the current session."""
+    await add_user(svc)
+    await sign_in(client)
+    mine = await session_id_of(svc, "127.0.0.1")
+    response = await post(client, f"/sessions/{mine}/signout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?m=signed_out"
+    assert not await signed_in(client)
+
+
+async def test_cannot_sign_out_another_users_session(client, other_client, svc):
+    """A session id of someone else's account is treated as already ended and stays alive."""
+    await add_user(svc)
+    await add_user(svc, "bob")
+    await sign_in(client)
+    await sign_in(other_client, "bob")
+    bobs = await session_id_of(svc, "10.0.0.9")
+    response = await post(client, f"/sessions/{bobs}/signout", htmx=True)
+    assert response.status_code == 200
+    assert shows(response.text, "sessions.not_found")
+    assert await signed_in(other_client)
+
+
+async def test_sign_out_all_other_sessions(app, client, other_client, svc):
+    """Sign out all other sessions ends every other browser, keeps this one, and is logged."""
+    await add_user(svc)
+    await sign_in(client)
+    await sign_in(other_client)
+    async with new_browser(app, ip="10.0.0.77", user_agent=FIREFOX) as third:
+        await sign_in(third)
+        page = await client.get("/profile")
+        assert "Sign out all other sessions" in page.text
+        response = await post(client, "/sessions/signout-others")
+        assert response.status_code == 303
+        assert not await signed_in(other_client)
+        assert not await signed_in(third)
+    profile = await client.get("/profile")
+    assert shows(profile.text, "sessions.signed_out_others")
+    assert profile.text.count('<li class="session') == 1
+    kinds = [row["kind"] for row in await svc.db.fetch_all(select(security_events.c.kind))]
+    assert "sessions.signed_out_others" in kinds
+
+
+async def test_sign_out_others_asks_for_the_password_after_a_while(client, other_client, svc, clock):
+    """Ten minutes after sign-in, signing out the others first asks for the password again."""
+    await add_user(svc)
+    await sign_in(client)
+    await sign_in(other_client)
+    clock.advance(11 * 60)
+    asked = await post(client, "/sessions/signout-others", htmx=True)
+    assert asked.status_code == 403
+    assert shows(asked.text, "reauth.needed")
+    assert await signed_in(other_client)
+    wrong = await post(client, "/profile/reauth", {"password": "not it", "then": "signout_others"}, htmx=True)
+    assert wrong.status_code == 422
+    assert await signed_in(other_client)
+    done = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "signout_others"}, htmx=True)
+    assert done.status_code == 200
+    assert html.escape(message("sessions.signed_out_others")) in done.text
+    assert not await signed_in(other_client)
+    assert await signed_in(client)
+
+
+async def test_no_other_sessions_to_sign_out(client, svc):
+    """With only this browser signed in, the list says there is nothing to sign out."""
+    await add_user(svc)
+    await sign_in(client)
+    page = await client.get("/profile")
+    assert "Sign out all other sessions" not in page.text
+    response = await post(client, "/sessions/signout-others", htmx=True)
+    assert response.status_code == 200
+    assert shows(response.text, "sessions.none_other")
+
+
+async def test_expired_sessions_leave_the_list(client, other_client, svc, clock):
+    """A browser idle for 30 minutes disappears from the list of the others."""
+    await add_user(svc)
+    await sign_in(other_client)
+    clock.advance(20 * 60)
+    await sign_in(client)
+    assert (await client.get("/profile")).text.count('<li class="session') == 2
+    clock.advance(11 * 60)
+    assert (await client.get("/profile")).text.count('<li class="session') == 1
+    alice = await store.get_user_by_key(svc.db, "alice")
+    assert len(await store.list_sessions(svc.db, alice.id, clock(), 30 * 60)) == 1

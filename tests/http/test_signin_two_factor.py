@@ -1,0 +1,228 @@
+"""Sign-in with 2FA on: password, then a current code, and only then a session."""
+
+import pytest
+
+from tests.utils import (
+    PROFILE,
+    TWO_FACTOR,
+    add_user,
+    code,
+    csrf,
+    enable_two_factor,
+    post,
+    shows,
+    sign_in,
+    sign_out,
+    start_signin,
+    submit_code,
+    wrong_code,
+)
+
+
+@pytest.fixture
+async def secret(client, svc, clock):
+    """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
+    await add_user(svc)
+    await sign_in(client)
+    enrolled = await enable_two_factor(client, clock)
+    await sign_out(client)
+    clock.advance(60)
+    return enrolled.secret
+
+
+async def test_password_alone_gives_no_session_cookie(client, secret):
+    """After the password, the browser holds only a pending token, never a session cookie."""
+    response = await sign_in(client)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(TWO_FACTOR)
+    assert not client.cookies.get("mirox_session")
+    assert client.cookies.get("mirox_pending")
+    set_cookies = response.headers.get_list("set-cookie")
+    pending = next(c for c in set_cookies if c.startswith("mirox_pending="))
+    assert "HttpOnly" in pending and "SameSite=lax" in pending
+    assert "Max-Age=300" in pending
+
+
+async def test_protected_pages_send_half_signed_in_user_to_two_factor_screen(client, secret):
+    """With the password accepted but no code yet, Profile redirects to the two-factor screen."""
+    await start_signin(client)
+    response = await client.get(PROFILE)
+    assert response.status_code == 303
+    assert response.headers["location"] == TWO_FACTOR
+    page = await client.get(TWO_FACTOR)
+    assert page.status_code == 200
+    assert "6-digit code" in page.text
+    assert secret not in page.text
+
+
+async def test_correct_code_starts_a_session(client, secret, clock):
+    """The current code completes sign-in with a new session cookie; the pending one is dropped."""
+    await start_signin(client)
+    pending = client.cookies.get("mirox_pending")
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    session = client.cookies.get("mirox_session")
+    assert session and session != pending
+    assert not client.cookies.get("mirox_pending")
+    assert (await client.get(PROFILE)).status_code == 200
+
+
+async def test_correct_code_continues_to_the_requested_page(client, secret, clock):
+    """A sign-in that started from a protected page lands there after the code."""
+    token = await csrf(client, "/signin")
+    response = await client.post(
+        "/signin",
+        data={"csrf_token": token, "username": "alice", "password": "correct horse battery", "next": PROFILE},
+    )
+    assert response.headers["location"] == f"{TWO_FACTOR}?next=%2Fprofile"
+    page = await client.get(response.headers["location"])
+    assert 'name="next" value="/profile"' in page.text
+    response = await submit_code(client, code(secret, clock), next=PROFILE)
+    assert response.status_code == 303
+    assert response.headers["location"] == PROFILE
+
+
+async def test_next_cannot_point_to_another_site(client, secret, clock):
+    """A next URL of another host is replaced by the start page (no open redirect)."""
+    await start_signin(client)
+    response = await submit_code(client, code(secret, clock), next="//evil.example/x")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+async def test_code_without_password_step_is_refused(client, secret, clock):
+    """Posting a code without a pending sign-in leads back to the password step."""
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin?")
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_pending_signin_expires_after_5_minutes(client, secret, clock):
+    """Five minutes after the password the code no longer helps: back to the password step."""
+    await start_signin(client)
+    clock.advance(5 * 60 + 1)
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin?")
+    assert not client.cookies.get("mirox_session")
+    page = await client.get(response.headers["location"])
+    assert shows(page.text, "signin.expired")
+    assert (await client.get(PROFILE)).headers["location"].startswith("/signin")
+
+
+async def test_pending_signin_still_works_shortly_before_5_minutes(client, secret, clock):
+    """Four and a half minutes after the password the code still completes sign-in."""
+    await start_signin(client)
+    clock.advance(4 * 60 + 30)
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    assert client.cookies.get("mirox_session")
+
+
+async def test_wrong_code_says_so_and_counts_down(client, secret, clock):
+    """A wrong code answers 422 with the message and the attempts left."""
+    await start_signin(client)
+    for left in (4, 3, 2, 1):
+        response = await submit_code(client, wrong_code(secret, clock))
+        assert response.status_code == 422
+        assert shows(response.text, "code.invalid")
+        assert shows(response.text, "code.attempts_left", left=left)
+        assert not client.cookies.get("mirox_session")
+
+
+async def test_five_wrong_codes_send_the_user_back_to_the_password_step(client, secret, clock):
+    """After 5 wrong codes the pending sign-in is over; even the right code does not help then."""
+    await start_signin(client)
+    for _ in range(4):
+        assert (await submit_code(client, wrong_code(secret, clock))).status_code == 422
+    response = await submit_code(client, wrong_code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?m=too_many_codes"
+    assert shows((await client.get(response.headers["location"])).text, "signin.too_many_codes")
+    assert not client.cookies.get("mirox_pending")
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_old_pending_token_is_dead_after_five_wrong_codes(client, other_client, secret, clock):
+    """A copy of the pending cookie kept by an attacker stops working after the fifth wrong code."""
+    await start_signin(client)
+    stolen = client.cookies.get("mirox_pending")
+    for _ in range(5):
+        await submit_code(client, wrong_code(secret, clock))
+    other_client.cookies.set("mirox_pending", stolen)
+    response = await submit_code(other_client, code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert not other_client.cookies.get("mirox_session")
+
+
+async def test_malformed_code_asks_for_six_digits(client, secret):
+    """Letters or a short code are refused with the 6-digit hint."""
+    await start_signin(client)
+    response = await submit_code(client, "12a45")
+    assert response.status_code == 422
+    assert shows(response.text, "code.format")
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+async def test_codes_of_previous_current_and_next_step_are_accepted(client, secret, clock, offset):
+    """A clock drift of one step either way is tolerated."""
+    await start_signin(client)
+    response = await submit_code(client, code(secret, clock, offset))
+    assert response.status_code == 303
+    assert client.cookies.get("mirox_session")
+
+
+@pytest.mark.parametrize("offset", [-2, 2])
+async def test_codes_two_steps_away_are_rejected(client, secret, clock, offset):
+    """A code two steps old or two steps ahead is not valid."""
+    clock.advance(300)
+    await start_signin(client)
+    response = await submit_code(client, code(secret, clock, offset))
+    assert response.status_code == 422
+    assert shows(response.text, "code.invalid")
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_cancel_goes_back_to_the_password_step(client, secret, clock):
+    """Cancel ends the pending sign-in: its token no longer accepts a code."""
+    await start_signin(client)
+    pending = client.cookies.get("mirox_pending")
+    response = await post(client, "/signin/cancel", page=TWO_FACTOR)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+    client.cookies.set("mirox_pending", pending)
+    response = await submit_code(client, code(secret, clock))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert not client.cookies.get("mirox_session")
+
+
+async def test_wrong_password_never_reaches_the_code_step(client, secret):
+    """A wrong password gives 422 on the password form and no pending token."""
+    response = await sign_in(client, password="wrong password!")
+    assert response.status_code == 422
+    assert shows(response.text, "signin.invalid")
+    assert not client.cookies.get("mirox_pending")
+
+
+async def test_success_with_htmx_uses_hx_redirect(client, secret, clock):
+    """An htmx submit of the right code answers with HX-Redirect and sets the session cookie."""
+    await start_signin(client)
+    response = await submit_code(client, code(secret, clock), htmx=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/"
+    assert client.cookies.get("mirox_session")
+
+
+async def test_account_without_2fa_signs_in_with_password_only(client, svc):
+    """Without 2FA the password alone gives a session (the baseline)."""
+    await add_user(svc, "bob")
+    response = await sign_in(client, "bob")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert client.cookies.get("mirox_session")

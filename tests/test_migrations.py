@@ -1,0 +1,177 @@
+"""Schema upgrades in place: a release-1 database with data becomes the latest schema, data intact."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from databases import Database
+from sqlalchemy import column, insert, table, text
+
+from server import migrations, store
+from server.auth.tokens import token_hash
+from server.tables import metadata
+
+NOW = 1_800_000_000.0
+V1_TABLES = {"users", "sessions", "throttle", "setup_tokens"}
+V2_TABLES = {"pending_signins", "enrollments", "security_events"}
+
+
+@pytest.fixture
+async def db(database) -> AsyncIterator[Database]:
+    url, schema = database
+    connection = store.open_database(url, schema)
+    await connection.connect()
+    try:
+        yield connection
+    finally:
+        await connection.disconnect()
+
+
+async def table_names(db: Database) -> set[str]:
+    if db.url.dialect == "postgresql":
+        rows = await db.fetch_all(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
+    else:
+        rows = await db.fetch_all(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    return {row[0] for row in rows}
+
+
+async def column_names(db: Database, name: str) -> set[str]:
+    if db.url.dialect == "postgresql":
+        rows = await db.fetch_all(
+            text(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = :name"
+            ).bindparams(name=name)
+        )
+        return {row[0] for row in rows}
+    rows = await db.fetch_all(text(f"PRAGMA table_info({name})"))
+    return {row[1] for row in rows}
+
+
+async def insert_release_1_data(db: Database) -> None:
+    """A user and a session written with release 1's columns only."""
+    users_v1 = table("users", *(column(name) for name in migrations.V1_USER_COLUMNS))
+    await db.execute(
+        insert(users_v1).values(
+            id=1,
+            username="Alice",
+            username_key="alice",
+            password_hash="$argon2id$old",
+            created_at=NOW,
+            disabled_at=None,
+        )
+    )
+    sessions_v1 = table(
+        "sessions",
+        *(
+            column(name)
+            for name in (
+                "token_hash",
+                "user_id",
+                "created_at",
+                "last_seen_at",
+                "authenticated_at",
+                "expires_at",
+                "user_agent",
+                "ip",
+                "notice",
+            )
+        ),
+    )
+    await db.execute(
+        insert(sessions_v1).values(
+            token_hash=token_hash("release-1-token"),
+            user_id=1,
+            created_at=NOW,
+            last_seen_at=NOW,
+            authenticated_at=NOW,
+            expires_at=NOW + 3600,
+            user_agent="Firefox",
+            ip="192.0.2.1",
+            notice=None,
+        )
+    )
+
+
+async def test_release_1_schema_has_no_two_factor_parts(db):
+    """Upgrading to version 1 builds the first release's schema, without the later columns and tables."""
+    assert await migrations.upgrade(db, target=1) == 0
+    assert await migrations.current_version(db) == 1
+    names = await table_names(db)
+    assert names >= V1_TABLES
+    assert not V2_TABLES & names
+    assert await column_names(db, "users") == set(migrations.V1_USER_COLUMNS)
+
+
+async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(db):
+    """A release-1 database with a user and a session upgrades in place; old data works, new parts are usable."""
+    await migrations.upgrade(db, target=1)
+    await insert_release_1_data(db)
+
+    assert await migrations.upgrade(db) == 1
+    assert await migrations.current_version(db) == migrations.LATEST
+    assert {t.name for t in metadata.sorted_tables} <= await table_names(db)
+    assert set(migrations.V2_USER_COLUMNS) <= await column_names(db, "users")
+
+    user = await store.get_user(db, 1)
+    assert user is not None
+    assert (user.username, user.password_hash, user.created_at) == ("Alice", "$argon2id$old", NOW)
+    assert not user.two_factor_on
+    assert user.totp_last_step is None and user.backup_code_hash is None
+    session = await store.touch_session(db, token_hash("release-1-token"), NOW + 60, 1800)
+    assert session is not None and session.user_id == 1 and session.ip == "192.0.2.1"
+
+    await store.create_pending_signin(db, token_hash("pending"), 1, NOW, NOW + 300, "Firefox", "192.0.2.1")
+    assert await store.get_pending_signin(db, token_hash("pending"), NOW, 5) is not None
+    await store.start_enrollment(
+        db,
+        store.Enrollment(
+            id="e1", user_id=1, session_id=session.id, secret_sealed="s", backup_code_sealed="b", expires_at=NOW + 900
+        ),
+        NOW,
+    )
+    enrollment = await store.get_enrollment(db, "e1", 1, session.id, NOW)
+    assert enrollment is not None
+    assert await store.complete_enrollment(db, enrollment, "sealed", "backup-hash", 42, NOW)
+    assert await store.advance_totp_step(db, 1, 43)
+    await store.record_event(db, 1, "2fa.enabled", NOW, "192.0.2.1", "Firefox")
+    upgraded = await store.get_user(db, 1)
+    assert upgraded.two_factor_on and upgraded.totp_last_step == 43 and upgraded.backup_code_hash == "backup-hash"
+    assert [e.kind for e in await store.recent_events(db, 1)] == ["2fa.enabled"]
+
+
+async def test_running_upgrade_again_changes_nothing(db):
+    """Upgrading an up-to-date database is a no-op: same version, same data."""
+    await migrations.upgrade(db, target=1)
+    await insert_release_1_data(db)
+    await migrations.upgrade(db)
+    before = await store.get_user(db, 1)
+    assert await migrations.upgrade(db) == migrations.LATEST
+    assert await migrations.upgrade(db) == migrations.LATEST
+    assert await migrations.current_version(db) == migrations.LATEST
+    assert await store.get_user(db, 1) == before
+    rows = await db.fetch_all(text("SELECT version FROM schema_version"))
+    assert [row[0] for row in rows] == [migrations.LATEST]
+
+
+async def test_new_database_goes_straight_to_the_latest_version(db):
+    """An empty database is built by the same steps, up to the latest version."""
+    assert await migrations.current_version(db) == 0
+    assert await store.upgrade_schema(db) == 0
+    assert await store.schema_version(db) == migrations.LATEST
+    assert {t.name for t in metadata.sorted_tables} <= await table_names(db)
+
+
+async def test_concurrent_upgrades_build_the_schema_once(database, db):
+    """Two processes starting together on an empty database: one builds the schema, the other waits and finds it."""
+    url, schema = database
+    other = store.open_database(url, schema)
+    await other.connect()
+    try:
+        results = await asyncio.gather(migrations.upgrade(db), migrations.upgrade(other))
+    finally:
+        await other.disconnect()
+    assert sorted(results) == [0, migrations.LATEST]
+    assert await migrations.current_version(db) == migrations.LATEST
+    rows = await db.fetch_all(text("SELECT version FROM schema_version"))
+    assert [row[0] for row in rows] == [migrations.LATEST]
