@@ -43,6 +43,7 @@
     if (root.matches && root.matches("dialog[data-modal]")) dialogs.push(root);
     if (root.querySelectorAll) dialogs = dialogs.concat(Array.prototype.slice.call(root.querySelectorAll("dialog[data-modal]")));
     dialogs.forEach(function (dialog) {
+      liveRegion(dialog);
       if (!dialog.open) {
         dialog.showModal();
         var first = dialog.querySelector("[autofocus]");
@@ -55,6 +56,36 @@
     });
   }
 
+  var FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+    'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+  function focusables(dialog) {
+    return Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE), function (element) {
+      return element.getClientRects().length > 0;
+    });
+  }
+
+  // Tab and Shift+Tab cycle inside an open dialog; a modal <dialog> alone lets focus leave
+  // it (to the browser's toolbar) after its last control.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab" || event.altKey || event.ctrlKey || event.metaKey) return;
+    var dialog = document.querySelector("dialog[data-modal][open]");
+    if (!dialog) return;
+    var items = focusables(dialog);
+    if (!items.length) return;
+    var first = items[0];
+    var last = items[items.length - 1];
+    var active = document.activeElement;
+    var inside = dialog.contains(active);
+    if (event.shiftKey && (active === first || !inside)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (active === last || !inside)) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+
   function revealCopyButtons(root) {
     if (!navigator.clipboard || !root.querySelectorAll) return;
     root.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
@@ -62,15 +93,21 @@
     });
   }
 
-  function announce(text) {
-    var region = document.getElementById("live-status");
+  // A polite live region, present before anything is said in it. While a modal dialog is
+  // open the rest of the page is inert (and so silent): the dialog gets a region of its own.
+  function liveRegion(host) {
+    var region = host.querySelector(":scope > .live-status");
     if (!region) {
       region = document.createElement("div");
-      region.id = "live-status";
-      region.className = "visually-hidden";
+      region.className = "live-status visually-hidden";
       region.setAttribute("role", "status");
-      document.body.appendChild(region);
+      host.appendChild(region);
     }
+    return region;
+  }
+
+  function announce(text) {
+    var region = liveRegion(document.querySelector("dialog[data-modal][open]") || document.body);
     region.textContent = "";
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
@@ -114,6 +151,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    liveRegion(document.body);
     init(document);
     if (window.htmx) window.htmx.onLoad(init);
   });
