@@ -1,4 +1,4 @@
-"""docs/running-at-scale.md, followed step by step: several workers on PostgreSQL, then a key rotation.
+"""The README's "Running at scale", followed step by step: several workers on PostgreSQL, then a key rotation.
 
 The commands are the document's (``python run.py keys new``, ``user add``,
 ``--workers N --database-url …``, ``keys rotate``); the test first checks that the
@@ -37,7 +37,7 @@ from tests.multiprocess.cluster import (
 
 pytestmark = pytest.mark.multiprocess
 
-DOC = REPO / "docs" / "running-at-scale.md"
+DOC = REPO / "README.md"
 
 
 def shows(html: str, key: str) -> bool:
@@ -45,7 +45,7 @@ def shows(html: str, key: str) -> bool:
 
 
 def test_the_document_says_what_this_test_does():
-    doc = DOC.read_text()
+    doc = DOC.read_text().split("## Running at scale", 1)[1].split("\n## ", 1)[0]
     for text in (
         "python run.py --workers 4 --database-url",
         "?min_size=2&max_size=10",
