@@ -515,15 +515,30 @@ async def disable_two_factor(db: Database, user_id: int) -> bool:
     return row is not None
 
 
-async def spend_backup_code(db: Database, user_id: int, seen_hash: str) -> bool:
-    """Use the backup code whose hash was verified, turning 2FA off; one winner only."""
-    row = await db.fetch_one(
-        update(users)
-        .where(users.c.id == user_id, users.c.backup_code_hash == seen_hash)
-        .values(**_TWO_FACTOR_OFF)
-        .returning(users.c.id)
-    )
-    return row is not None
+async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_id: int) -> bool:
+    """Use the backup code whose hash was verified: turn 2FA off and spend the pending sign-in.
+
+    Both happen in one transaction or neither does, and one caller only wins: the code
+    is matched by the hash that was verified, the pending sign-in is deleted.
+    """
+    try:
+        async with transaction(db):
+            spent = await db.fetch_one(
+                delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
+            )
+            if spent is None:
+                raise _Rollback
+            off = await db.fetch_one(
+                update(users)
+                .where(users.c.id == user_id, users.c.backup_code_hash == seen_hash)
+                .values(**_TWO_FACTOR_OFF)
+                .returning(users.c.id)
+            )
+            if off is None:
+                raise _Rollback
+    except _Rollback:
+        return False
+    return True
 
 
 # ---- enrollment (Enable dialog) ---------------------------------------------------------

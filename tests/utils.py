@@ -160,16 +160,22 @@ async def sign_out(client: httpx.AsyncClient) -> None:
     assert response.status_code == 303, response.text
 
 
-async def user_with_two_factor(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
-    """alice exists, has enabled 2FA, and is freshly signed in with a code on ``client``.
-
-    The step of that sign-in code is spent; the clock is on a fresh step afterwards.
-    """
+async def user_with_two_factor_signed_out(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
+    """alice has enabled 2FA and signed out; a minute has passed since."""
     await add_user(svc)
     assert (await sign_in(client)).status_code == 303
     enrolled = await enable_two_factor(client, clock)
     await sign_out(client)
     clock.advance(60)
+    return enrolled
+
+
+async def user_with_two_factor(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
+    """alice exists, has enabled 2FA, and is freshly signed in with a code on ``client``.
+
+    The step of that sign-in code is spent; the clock is on a fresh step afterwards.
+    """
+    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
     response = await submit_code(client, code(enrolled.secret, clock))
     assert response.status_code == 303, response.text

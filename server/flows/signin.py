@@ -126,6 +126,19 @@ async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Re
     return s.pending_signin_attempts - attempt
 
 
+async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Result:
+    """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
+    if code is None:
+        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+    left = await _claim_code_attempt(svc, pending)
+    if isinstance(left, Result):
+        return left
+    user = await store.get_user(svc.db, pending.user_id)
+    if user is None or user.disabled_at is not None:
+        return Result(Status.EXPIRED)
+    return user, left
+
+
 async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Result:
     now = svc.clock()
     await store.record_event(svc.db, user_id, kind, now, client.ip, summarize_user_agent(client.user_agent))
@@ -135,14 +148,10 @@ async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: 
 async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Result:
     """Step 2 with an authenticator code: accepted once per time step, then a session."""
     code = totp.normalize_code(raw_code)
-    if code is None:
-        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
-    left = await _claim_code_attempt(svc, pending)
-    if isinstance(left, Result):
-        return left
-    user = await store.get_user(svc.db, pending.user_id)
-    if user is None or user.disabled_at is not None:
-        return Result(Status.EXPIRED)
+    attempt = await _attempt(svc, pending, code)
+    if isinstance(attempt, Result):
+        return attempt
+    user, left = attempt
     if not user.two_factor_on:
         return await _finish(svc, pending, user, client)
     try:
@@ -162,30 +171,30 @@ async def complete_with_backup_code(
 ) -> Result:
     """Step 2 with the backup code: signs in and turns 2FA off; one use wins."""
     code = backup_codes.normalize(raw_code)
-    if code is None:
-        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
-    left = await _claim_code_attempt(svc, pending)
-    if isinstance(left, Result):
-        return left
-    user = await store.get_user(svc.db, pending.user_id)
-    if user is None or user.disabled_at is not None:
-        return Result(Status.EXPIRED)
+    attempt = await _attempt(svc, pending, code)
+    if isinstance(attempt, Result):
+        return attempt
+    user, left = attempt
     seen_hash = user.backup_code_hash
     ok, _ = await svc.hasher.verify(seen_hash, code)
-    if not ok or seen_hash is None or not await store.spend_backup_code(svc.db, user.id, seen_hash):
+    if not ok or seen_hash is None or not await store.spend_backup_code(svc.db, user.id, seen_hash, pending.id):
         return await _failed(svc, user.id, left, client, "signin.failed_backup")
     now = svc.clock()
     await store.record_event(
         svc.db, user.id, "2fa.backup_used", now, client.ip, summarize_user_agent(client.user_agent)
     )
-    return await _finish(svc, pending, user, client, notice="card.backup_used")
+    return await _session_after_second_factor(svc, user, client, notice="card.backup_used")
 
 
-async def _finish(
-    svc: Services, pending: store.PendingSignin, user: store.User, client: Client, notice: str | None = None
-) -> Result:
+async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Result:
     if not await store.consume_pending_signin(svc.db, pending.id):
         return Result(Status.EXPIRED)
+    return await _session_after_second_factor(svc, user, client)
+
+
+async def _session_after_second_factor(
+    svc: Services, user: store.User, client: Client, notice: str | None = None
+) -> Result:
     await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
     token = await begin_session(svc, user, client, notice)
     return Result(Status.OK, user=user, token=token)

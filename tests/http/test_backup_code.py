@@ -7,7 +7,6 @@ from server.messages import EVENTS
 from tests.utils import (
     BACKUP,
     PROFILE,
-    add_user,
     code,
     enable_two_factor,
     security_card,
@@ -18,6 +17,7 @@ from tests.utils import (
     submit_backup_code,
     submit_code,
     user_row,
+    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -25,12 +25,7 @@ from tests.utils import (
 @pytest.fixture
 async def enrolled(client, svc, clock):
     """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
-    await add_user(svc)
-    await sign_in(client)
-    result = await enable_two_factor(client, clock)
-    await sign_out(client)
-    clock.advance(60)
-    return result
+    return await user_with_two_factor_signed_out(client, svc, clock)
 
 
 def another_backup_code(real: str) -> str:

@@ -38,6 +38,7 @@ from tests.utils import (
     text_of,
     user_row,
     user_with_two_factor,
+    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -47,12 +48,7 @@ PARALLEL = 20
 @pytest.fixture
 async def enrolled(client, svc, clock):
     """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
-    await add_user(svc)
-    await sign_in(client)
-    result = await enable_two_factor(client, clock)
-    await sign_out(client)
-    clock.advance(60)
-    return result
+    return await user_with_two_factor_signed_out(client, svc, clock)
 
 
 @pytest.fixture
