@@ -38,6 +38,7 @@ class Settings:
     pending_signin_ttl: float = 5 * 60
     pending_signin_attempts: int = 5
     setup_token_ttl: float = 24 * 60 * 60
+    throttle_base_delay: float = 1.0
     password_free_attempts: int = 5
     password_max_delay: float = 300.0
     address_max_delay: float = 900.0
@@ -82,6 +83,7 @@ class Settings:
             "max_body_bytes",
             "workers",
             "setup_token_ttl",
+            "throttle_base_delay",
             "argon2_time_cost",
             "argon2_memory_kib",
             "argon2_parallelism",

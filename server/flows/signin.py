@@ -46,8 +46,8 @@ def password_policies(svc: Services) -> tuple[Policy, Policy]:
     """Per-account and per-address growing delays for failed passwords."""
     s = svc.settings
     return (
-        Policy(free_attempts=s.password_free_attempts, max_delay=s.password_max_delay),
-        Policy(free_attempts=s.password_free_attempts * 4, max_delay=s.address_max_delay),
+        Policy(s.password_free_attempts, s.throttle_base_delay, s.password_max_delay),
+        Policy(s.password_free_attempts * 4, s.throttle_base_delay, s.address_max_delay),
     )
 
 

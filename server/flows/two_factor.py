@@ -49,7 +49,7 @@ class EnrollmentView:
 
 def second_factor_policy(svc: Services) -> Policy:
     s = svc.settings
-    return Policy(free_attempts=s.second_factor_free_attempts, max_delay=s.second_factor_max_delay)
+    return Policy(s.second_factor_free_attempts, s.throttle_base_delay, s.second_factor_max_delay)
 
 
 def _secret_context(user_id: int) -> str:

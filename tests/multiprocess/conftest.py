@@ -75,7 +75,8 @@ class Cluster:
 def cluster(pg_url: str, schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Start A and B together on the empty schema (both upgrade it: the schema lock serialises them)."""
     log_dir = tmp_path_factory.mktemp("servers")
-    env = app_env(schema, new_key_text(), MIROX_DATA_DIR=str(log_dir / "data"))
+    # A long first delay, so "the next attempt is refused" never depends on how fast this machine is.
+    env = app_env(schema, new_key_text(), MIROX_DATA_DIR=str(log_dir / "data"), MIROX_THROTTLE_BASE_DELAY="60")
     url = with_pool(pg_url, 1, 10)
     servers = [start_server(name, ["--database-url", url], env, log_dir) for name in ("A", "B")]
     try:
