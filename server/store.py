@@ -328,8 +328,16 @@ async def take_notice(db: Database, session: Session) -> str | None:
     return session.notice if row is not None else None
 
 
+THROTTLE_FORGET_AFTER = 24 * 60 * 60
+"""Failure counters untouched this long (and not blocking) are dropped: guessing random
+usernames must not grow the table forever."""
+
+
 async def purge_expired(db: Database, now: float, idle_timeout: float) -> None:
     """Delete rows that can no longer be used by anyone."""
+    await db.execute(
+        delete(throttle).where(throttle.c.next_allowed_at <= now, throttle.c.updated_at <= now - THROTTLE_FORGET_AFTER)
+    )
     await db.execute(
         delete(sessions).where(or_(sessions.c.expires_at <= now, sessions.c.last_seen_at <= now - idle_timeout))
     )
