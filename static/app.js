@@ -43,6 +43,8 @@
     if (root.matches && root.matches("dialog[data-modal]")) dialogs.push(root);
     if (root.querySelectorAll) dialogs = dialogs.concat(Array.prototype.slice.call(root.querySelectorAll("dialog[data-modal]")));
     dialogs.forEach(function (dialog) {
+      if (dialog.hasAttribute("data-ready")) return;
+      dialog.setAttribute("data-ready", "");
       liveRegion(dialog);
       if (!dialog.open) {
         dialog.showModal();
