@@ -180,12 +180,18 @@ async def set_password_hash(db: Database, user_id: int, password_hash: str) -> b
     return row is not None
 
 
+async def end_all_sessions(db: Database, user_id: int) -> None:
+    """End every session and pending sign-in of an account (its password changed)."""
+    async with transaction(db):
+        await db.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
+
+
 async def disable_user(db: Database, user_id: int, now: float) -> None:
     """Disable an account and end all of its sessions and pending sign-ins."""
     async with transaction(db):
         await db.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
-        await db.execute(delete(sessions).where(sessions.c.user_id == user_id))
-        await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
+        await end_all_sessions(db, user_id)
 
 
 # ---- first-run setup token ---------------------------------------------------------
@@ -385,6 +391,18 @@ async def claim_attempt(db: Database, key: str, now: float, policy: Policy) -> f
 
 async def clear_attempts(db: Database, key: str) -> None:
     await db.execute(update(throttle).where(throttle.c.key == key).values(failures=0, next_allowed_at=0.0))
+
+
+async def forgive_attempts(db: Database, key: str, count: int) -> None:
+    """Take ``count`` attempts off a counter (never below zero) and lift its delay."""
+    await db.execute(
+        update(throttle)
+        .where(throttle.c.key == key)
+        .values(
+            failures=case((throttle.c.failures > count, throttle.c.failures - count), else_=0),
+            next_allowed_at=0.0,
+        )
+    )
 
 
 async def throttle_failures(db: Database, key: str) -> int:

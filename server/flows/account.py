@@ -4,9 +4,8 @@ import re
 
 from server import store
 from server.auth.devices import summarize_user_agent
-from server.auth.throttle import wait_seconds
 from server.auth.tokens import new_token, token_hash
-from server.flows.signin import password_policies, username_key
+from server.flows.signin import claim_password_attempt, password_accepted, password_throttle_keys, username_key
 from server.web import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -39,6 +38,7 @@ async def set_password(svc: Services, user: store.User, password: str) -> str | 
     if problem:
         return problem
     await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+    await store.end_all_sessions(svc.db, user.id)  # whoever knew the old password is signed out
     return None
 
 
@@ -78,16 +78,22 @@ def needs_reauth(svc: Services, session: store.Session) -> bool:
     return svc.clock() - session.authenticated_at > svc.settings.reauth_window
 
 
-async def reauthenticate(svc: Services, user: store.User, session: store.Session, password: str) -> tuple[bool, int]:
-    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled)."""
+async def reauthenticate(
+    svc: Services, user: store.User, session: store.Session, password: str, client: Client
+) -> tuple[bool, int]:
+    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled).
+
+    It counts on the same counters as sign-in, the address's included: a success forgives the
+    address what the account counted, so failures here must have cost the address too.
+    """
     now = svc.clock()
-    key = f"password:account:{username_key(user.username)}"
-    blocked_until = await store.claim_attempt(svc.db, key, now, password_policies(svc)[0])
-    if blocked_until is not None:
-        return False, wait_seconds(blocked_until, now)
+    keys = password_throttle_keys(svc, username_key(user.username), client)
+    wait = await claim_password_attempt(svc, keys, now)
+    if wait is not None:
+        return False, wait
     ok, _ = await svc.hasher.verify(user.password_hash, password)
     if ok:
-        await store.clear_attempts(svc.db, key)
+        await password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     return ok, 0
 

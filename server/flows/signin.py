@@ -51,23 +51,54 @@ def password_policies(svc: Services) -> tuple[Policy, Policy]:
     )
 
 
+ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
+
+
+def password_throttle_keys(svc: Services, key: str, client: Client) -> ThrottleKeys:
+    """The address and the account counter of a password attempt (sign-in and password prompt alike).
+
+    Case folding can triple a 64-character name ("ﬃ" is "ffi"), past what the counter's key
+    holds; no account has a key over 64 characters, so such a name counts as its first 64.
+    """
+    account_policy, address_policy = password_policies(svc)
+    return (f"password:address:{client.ip}", address_policy), (f"password:account:{key[:64]}", account_policy)
+
+
+async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:
+    """Count the attempt on both counters: None when it may go ahead, else the seconds to wait."""
+    for throttle_key, policy in keys:
+        blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
+        if blocked_until is not None:
+            return wait_seconds(blocked_until, now)
+    return None
+
+
+async def password_accepted(svc: Services, keys: ThrottleKeys) -> None:
+    """Reset the account's counter; forgive the address only the attempts made on this account.
+
+    Clearing the address counter as well would let anyone with an account of their own wipe
+    the failures of guessing at other accounts with a successful sign-in of their own.
+    """
+    (address_key, _), (account_key, _) = keys
+    made = await store.throttle_failures(svc.db, account_key)
+    await store.clear_attempts(svc.db, account_key)
+    await store.forgive_attempts(svc.db, address_key, made)
+
+
 async def check_password(svc: Services, username: str, password: str, client: Client) -> Result:
     """Step 1: the password. Unknown names cost the same and read the same as wrong passwords."""
     now = svc.clock()
     key = username_key(username)
-    account_policy, address_policy = password_policies(svc)
-    keys = ((f"password:address:{client.ip}", address_policy), (f"password:account:{key}", account_policy))
-    for throttle_key, policy in keys:
-        blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
-        if blocked_until is not None:
-            return Result(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+    keys = password_throttle_keys(svc, key, client)
+    wait = await claim_password_attempt(svc, keys, now)
+    if wait is not None:
+        return Result(Status.THROTTLED, wait=wait)
     user = await store.get_user_by_key(svc.db, key)
     usable = user is not None and user.disabled_at is None
     ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
     if not ok or user is None:
         return Result(Status.INVALID)
-    for throttle_key, _ in keys:
-        await store.clear_attempts(svc.db, throttle_key)
+    await password_accepted(svc, keys)
     if needs_rehash:
         await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
     if user.two_factor_on:

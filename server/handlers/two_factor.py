@@ -205,7 +205,7 @@ async def reauth_submit(request: Request) -> Response:
     if then not in REAUTH_ACTIONS:
         then = "enable"
     ok, wait = await account.reauthenticate(
-        svc, request.state.user, request.state.session, field(form, "password", 1024)
+        svc, request.state.user, request.state.session, field(form, "password", 1024), client_of(request)
     )
     if wait:
         return reauth(request, then, "signin.throttled", 429, wait)
