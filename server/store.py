@@ -7,6 +7,7 @@ shared between server processes is changed by one conditional statement whose
 
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -49,9 +50,26 @@ class _SQLiteConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA busy_timeout = 10000")
-        self.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         self.execute("PRAGMA synchronous = NORMAL")
         self.execute("PRAGMA foreign_keys = ON")
+
+    def _use_wal(self) -> None:
+        """Switch a new database file to WAL once; the mode sticks to the file.
+
+        Switching ignores the busy timeout: two connections switching a new file at the same
+        moment (two processes starting together) get "database is locked". Retry briefly.
+        """
+        for attempt in range(100):
+            if self.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            try:
+                self.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.01)
 
 
 def open_database(url: str, schema: str | None = None) -> Database:
