@@ -11,7 +11,6 @@ from tests.utils import (
     START,
     add_user,
     code,
-    enable_two_factor,
     enrollment_path,
     foreign_code,
     post,
@@ -24,6 +23,7 @@ from tests.utils import (
     submit_code,
     text_of,
     user_row,
+    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -314,11 +314,7 @@ async def test_htmx_enable_opens_a_modal_fragment(client, svc):
 
 async def test_step_two_backup_code_is_active_after_enable(client, svc, clock):
     """The backup code shown in step 2 signs in once 2FA is on."""
-    await add_user(svc)
-    await sign_in(client)
-    enrolled = await enable_two_factor(client, clock)
-    await sign_out(client)
-    clock.advance(60)
+    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
     response = await submit_backup_code(client, enrolled.backup_code)
     assert response.status_code == 303, response.text

@@ -8,13 +8,12 @@ from tests.utils import (
     add_user,
     code,
     csrf,
-    enable_two_factor,
     post,
     shows,
     sign_in,
-    sign_out,
     start_signin,
     submit_code,
+    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -22,11 +21,7 @@ from tests.utils import (
 @pytest.fixture
 async def secret(client, svc, clock):
     """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
-    await add_user(svc)
-    await sign_in(client)
-    enrolled = await enable_two_factor(client, clock)
-    await sign_out(client)
-    clock.advance(60)
+    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     return enrolled.secret
 
 

@@ -535,11 +535,7 @@ async def test_no_secret_or_code_in_logs(client, svc, clock, caplog, capfd):
     """Across enable, sign-in with a code, New Backup Codes and backup sign-in, logs hold no secret."""
     for name in [*logging.root.manager.loggerDict, None]:
         caplog.set_level(logging.DEBUG, logger=name)
-    await add_user(svc)
-    await sign_in(client)
-    enrolled = await enable_two_factor(client, clock)
-    await sign_out(client)
-    clock.advance(60)
+    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
     assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
     clock.advance(30)
