@@ -164,14 +164,8 @@ def error_page(request: Request, status: int, key: str, headers: dict[str, str] 
     """A small error page that says what happened and what to do; a closable dialog for htmx."""
     if not hasattr(request.state, "services"):
         return Response(message(key), status_code=status, media_type="text/plain", headers=headers)
-    context = {"status": status, "error": message(key), "body": "partials/error.html"}
-    headers = {**(headers or {}), "Vary": "HX-Request"}  # a dialog for htmx, a page otherwise
-    if is_htmx(request):
-        headers = {**(headers or {}), "HX-Retarget": "#modal-root", "HX-Reswap": "innerHTML"}
-        template = "partials/dialog.html"
-    else:
-        template = "error.html"
-    return services(request).templates.TemplateResponse(request, template, context, status_code=status, headers=headers)
+    context = {"status": status, "error": message(key)}
+    return render_dialog(request, "partials/error.html", context, status, page="error.html", headers=headers)
 
 
 # ---- the guard around every endpoint -------------------------------------------------
@@ -265,13 +259,16 @@ async def pending_signin_of(request: Request) -> store.PendingSignin | None:
     return await store.get_pending_signin(svc.db, token_hash(token), svc.clock(), svc.settings.pending_signin_attempts)
 
 
-def render_dialog(request: Request, body: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+def render_dialog(
+    request: Request,
+    body: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    *,
+    page: str = "dialog_page.html",
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A dialog step: a modal for htmx (always into ``#modal-root``), a plain page otherwise."""
-    return render(
-        request,
-        "dialog_page.html",
-        "partials/dialog.html",
-        {**(context or {}), "body": body},
-        status=status,
-        headers={"HX-Retarget": "#modal-root", "HX-Reswap": "innerHTML"} if is_htmx(request) else None,
-    )
+    if is_htmx(request):
+        headers = {**(headers or {}), "HX-Retarget": "#modal-root", "HX-Reswap": "innerHTML"}
+    return render(request, page, "partials/dialog.html", {**(context or {}), "body": body}, status, headers)
