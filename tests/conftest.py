@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,10 +17,26 @@ from server.web import Services
 from tests.utils import FakeClock, isolated_state
 
 PG_URL_VARIABLE = "MIROX_TEST_DATABASE_URL"
+FIGURES = pytest.StashKey[list[str]]()
 
 
 def pytest_report_header() -> str:
     return f"database: {os.environ.get(PG_URL_VARIABLE) or 'SQLite (set ' + PG_URL_VARIABLE + ' for PostgreSQL)'}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Print the figures tests recorded (attacks refused, fuzz inputs, load and crash results)."""
+    lines = config.stash.get(FIGURES, [])
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record one line for the run's "figures" summary, e.g. ``figures("fuzz: 4,000 inputs, 0 5xx")``."""
+    return request.config.stash.setdefault(FIGURES, []).append
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from server.auth.crypto import new_key_text
-from tests.multiprocess.cluster import (
+from tests.servers import (
     PASSWORD,
     Server,
     app_env,

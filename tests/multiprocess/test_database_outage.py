@@ -18,7 +18,7 @@ import pytest
 
 from server.auth.crypto import new_key_text
 from server.messages import message
-from tests.multiprocess.cluster import (
+from tests.servers import (
     PASSWORD,
     DatabaseLink,
     app_env,

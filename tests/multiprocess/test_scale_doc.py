@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from server.messages import message
-from tests.multiprocess.cluster import (
+from tests.servers import (
     PASSWORD,
     REPO,
     Server,

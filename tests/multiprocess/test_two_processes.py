@@ -12,7 +12,8 @@ from html import escape
 import pytest
 
 from server.messages import message
-from tests.multiprocess.cluster import (
+from tests.multiprocess.conftest import Cluster
+from tests.servers import (
     PASSWORD,
     browser,
     code_for,
@@ -22,7 +23,6 @@ from tests.multiprocess.cluster import (
     sign_in,
     submit,
 )
-from tests.multiprocess.conftest import Cluster
 
 pytestmark = pytest.mark.multiprocess
 

@@ -1,4 +1,4 @@
-"""Real server processes (`python run.py`) against one PostgreSQL, and a browser-like httpx client.
+"""Real server processes (`python run.py`), PostgreSQL helpers, and a browser-like httpx client.
 
 Everything here talks to the app the way an operator and a browser do: the command
 line, environment variables, HTTP, cookies and forms. Nothing is imported from the
@@ -29,7 +29,7 @@ import pyotp
 
 from tests.utils import csrf_of, text_of
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 CHEAP_HASHING = {"MIROX_ARGON2_TIME_COST": "1", "MIROX_ARGON2_MEMORY_KIB": "8", "MIROX_ARGON2_PARALLELISM": "1"}
 T = TypeVar("T")
