@@ -1,5 +1,6 @@
 """Delay policy for repeated failures (exponential back-off after free attempts)."""
 
+import ipaddress
 import math
 from dataclasses import dataclass
 
@@ -31,3 +32,20 @@ def wait_seconds(next_allowed_at: float, now: float) -> int:
     if remaining <= 0:
         return 0
     return max(1, math.ceil(remaining))
+
+
+def address_bucket(ip: str) -> str:
+    """The network a per-address counter counts: an IPv4 address, or the /64 of an IPv6 address.
+
+    One IPv6 host is usually handed a whole /64, so counting exact IPv6 addresses would let
+    it rotate through billions of fresh counters. IPv4-mapped addresses count as IPv4.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -10,7 +10,7 @@ from server import store
 from server.auth import backup_codes, totp
 from server.auth.crypto import SealError
 from server.auth.devices import summarize_user_agent
-from server.auth.throttle import Policy, wait_seconds
+from server.auth.throttle import Policy, address_bucket, wait_seconds
 from server.auth.tokens import new_token, token_hash
 from server.flows.two_factor import SECOND_FACTOR_KEY, open_secret, second_factor_policy
 from server.web import Client, Services
@@ -61,7 +61,10 @@ def password_throttle_keys(svc: Services, key: str, client: Client) -> ThrottleK
     holds; no account has a key over 64 characters, so such a name counts as its first 64.
     """
     account_policy, address_policy = password_policies(svc)
-    return (f"password:address:{client.ip}", address_policy), (f"password:account:{key[:64]}", account_policy)
+    return (f"password:address:{address_bucket(client.ip)}", address_policy), (
+        f"password:account:{key[:64]}",
+        account_policy,
+    )
 
 
 async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:

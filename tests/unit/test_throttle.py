@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from server.auth.throttle import Policy, delay_after, wait_seconds
+from server.auth.throttle import Policy, address_bucket, delay_after, wait_seconds
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,18 @@ def test_wait_seconds(next_allowed_at: float, now: float, expected: int) -> None
     result = wait_seconds(next_allowed_at, now)
     assert result == expected
     assert isinstance(result, int)
+
+
+@pytest.mark.parametrize(
+    ("ip", "bucket"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.4", "198.51.100.4"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_address_bucket(ip: str, bucket: str) -> None:
+    """IPv4 addresses count alone, IPv6 addresses by their /64, mapped IPv4 as IPv4."""
+    assert address_bucket(ip) == bucket
