@@ -1,5 +1,6 @@
 """The application factory: routes, middleware and lifespan, from one Settings object."""
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -51,6 +52,7 @@ def _keys(settings: Settings) -> list[bytes]:
 
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[base_context])
+    templates.env.auto_reload = False  # compiled once per process: no stat() of every template per render
     templates.env.filters.update(
         date=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y") if t else "",
         datetime=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y, %H:%M") if t else "",
@@ -83,6 +85,12 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = store.open_database(settings.resolved_database_url, settings.database_schema)
     await db.connect()
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        limit=settings.hash_threads,
+    )
     try:
         await store.upgrade_schema(db)
         yield Services(
@@ -90,16 +98,12 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
             db=db,
             clock=clock,
             keyring=Keyring(keys),
-            hasher=PasswordHasher(
-                time_cost=settings.argon2_time_cost,
-                memory_cost=settings.argon2_memory_kib,
-                parallelism=settings.argon2_parallelism,
-                limit=settings.hash_threads,
-            ),
+            hasher=hasher,
             csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
             templates=_templates(),
         )
     finally:
+        hasher.close()
         await db.disconnect()
 
 
@@ -147,7 +151,7 @@ def create_app(
     for error in store.DB_ERRORS:
         handlers[error] = database_down  # type: ignore[index]
 
-    return Starlette(
+    app = Starlette(
         routes=routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
@@ -158,3 +162,8 @@ def create_app(
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    # Starlette searches the whole route table for every link; pages link a lot.
+    app.state.route_path = functools.lru_cache(maxsize=1024)(
+        lambda name, params: str(app.router.url_path_for(name, **dict(params)))
+    )
+    return app

@@ -20,6 +20,7 @@ Step = Callable[[Database, Dialect], Awaitable[None]]
 
 V1_USER_COLUMNS = ("id", "username", "username_key", "password_hash", "created_at", "disabled_at")
 V2_USER_COLUMNS = ("totp_secret_sealed", "totp_enabled_at", "totp_last_step", "backup_code_hash")
+V3_INDEX_NAMES = frozenset(index.name for index in tables.LOOKUP_INDEXES)
 
 
 def dialect_of(db: Database) -> Dialect:
@@ -28,9 +29,11 @@ def dialect_of(db: Database) -> Dialect:
 
 
 async def _create(db: Database, table: Table) -> None:
+    """A table with the indexes it had when first released (later ones come with their version)."""
     await db.execute(CreateTable(table))
     for index in table.indexes:
-        await db.execute(CreateIndex(index))
+        if index.name not in V3_INDEX_NAMES:
+            await db.execute(CreateIndex(index))
 
 
 def _users_v1() -> Table:
@@ -53,7 +56,12 @@ async def _v2_two_factor(db: Database, dialect: Dialect) -> None:
         await _create(db, table)
 
 
-STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor)
+async def _v3_lookup_indexes(db: Database, dialect: Dialect) -> None:
+    for index in tables.LOOKUP_INDEXES:
+        await db.execute(CreateIndex(index))
+
+
+STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes)
 LATEST = len(STEPS)
 
 

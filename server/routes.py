@@ -1,16 +1,13 @@
 """Every URL of the app, in one list, each with the access rule its guard enforces."""
 
-from pathlib import Path
-
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from server.handlers import profile, sessions, signin, two_factor
+from server.static import static_files
 from server.web import Access, Endpoint, guarded
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def route(path: str, endpoint: Endpoint, name: str, access: Access, methods: tuple[str, ...] = ("GET",)) -> Route:
@@ -21,6 +18,12 @@ async def healthz(request: Request) -> Response:
     """Liveness for load balancers."""
     return PlainTextResponse("ok")
 
+
+# A database id in a URL: Starlette's "int" takes any number of digits, and int() raises
+# (a 500) past 4,300 of them; at most 10 digits (32-bit ids), so anything longer is a 404.
+DATABASE_ID = IntegerConvertor()
+DATABASE_ID.regex = "[0-9]{1,10}"
+register_url_convertor("id", DATABASE_ID)
 
 USER, PENDING, PUBLIC = Access.USER, Access.PENDING, Access.PUBLIC
 POST = ("POST",)
@@ -51,8 +54,8 @@ def routes() -> list[BaseRoute]:
         route("/profile/2fa/backup-code", two_factor.backup_submit, "new_backup_code_submit", USER, POST),
         route("/profile/2fa/disable", two_factor.disable_page, "disable_2fa", USER),
         route("/profile/2fa/disable", two_factor.disable_submit, "disable_2fa_submit", USER, POST),
-        route("/sessions/{session_id:int}/signout", sessions.signout_session, "session_signout", USER, POST),
+        route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", USER, POST),
         Route("/healthz", healthz, name="healthz"),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", static_files(), name="static"),
     ]

@@ -10,12 +10,14 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
 from databases import Database
-from sqlalchemy import Float, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -102,6 +104,59 @@ async def transaction(db: Database) -> AsyncIterator[None]:
         yield
 
 
+class _Prepared:
+    """A statement compiled once per dialect and run on the driver directly.
+
+    ``databases`` compiles every statement on every call (about a millisecond for the
+    session lookup, more than the query itself); the statements every request runs are
+    compiled once instead. They run on the connection the request holds, inside its
+    transaction if any.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self._statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+
+    def _sql(self, db: Database, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        name = db.url.dialect
+        if name not in self._compiled:
+            dialect = asyncpg_dialect.dialect() if name == "postgresql" else sqlite.dialect(paramstyle="qmark")
+            compiled = self._statement.compile(dialect=dialect)
+            self._compiled[name] = (compiled.string, tuple(compiled.positiontup or ()), compiled.params)
+        sql, names, defaults = self._compiled[name]
+        return sql, [values[n] if n in values else defaults[n] for n in names]
+
+    async def fetch_all(self, db: Database, **values: Any) -> list[dict[str, Any]]:
+        sql, args = self._sql(db, values)
+        async with db.connection() as connection:
+            raw = connection.raw_connection
+            if _is_sqlite(db):
+                async with raw.execute(sql, args) as cursor:
+                    names = [d[0] for d in cursor.description]
+                    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+            return [dict(record) for record in await raw.fetch(sql, *args)]
+
+    async def fetch_one(self, db: Database, **values: Any) -> dict[str, Any] | None:
+        sql, args = self._sql(db, values)
+        async with db.connection() as connection:
+            raw = connection.raw_connection
+            if _is_sqlite(db):
+                async with raw.execute(sql, args) as cursor:
+                    row = await cursor.fetchone()
+                    return None if row is None else dict(zip((d[0] for d in cursor.description), row, strict=True))
+            record = await raw.fetchrow(sql, *args)
+            return None if record is None else dict(record)
+
+    async def execute(self, db: Database, **values: Any) -> None:
+        sql, args = self._sql(db, values)
+        async with db.connection() as connection:
+            raw = connection.raw_connection
+            if _is_sqlite(db):
+                async with raw.execute(sql, args):
+                    return
+            await raw.execute(sql, *args)
+
+
 # ---- users ------------------------------------------------------------------
 
 
@@ -184,6 +239,11 @@ async def get_user_by_key(db: Database, username_key: str) -> User | None:
 async def list_users(db: Database) -> list[User]:
     rows = await db.fetch_all(select(users).order_by(users.c.username_key))
     return [u for u in map(_user, rows) if u is not None]
+
+
+async def any_users(db: Database) -> bool:
+    """Whether an account exists (one index probe, where a count would read every row)."""
+    return await db.fetch_one(select(users.c.id).limit(1)) is not None
 
 
 async def count_users(db: Database) -> int:
@@ -289,31 +349,65 @@ async def create_session(
     return int(row["id"])
 
 
+TOUCH_GRANULARITY = 1.0
+"""Seconds between two writes of a session's activity mark: idle expiry is exact to the second."""
+
+_SIGNED_IN = _Prepared(
+    select(*(c.label(f"s_{c.name}") for c in sessions.c), *(c.label(f"u_{c.name}") for c in users.c))
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+    .where(
+        sessions.c.token_hash == bindparam("token_hash"),
+        sessions.c.last_seen_at > bindparam("idle_since"),
+        sessions.c.expires_at > bindparam("now"),
+        users.c.disabled_at.is_(None),
+    )
+)
+_TOUCH = _Prepared(
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"), sessions.c.last_seen_at <= bindparam("touched_before"))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+async def signed_in(db: Database, token_hash: str, now: float, idle_timeout: float) -> tuple[Session, User] | None:
+    """The live session for a token and its enabled account, its idle clock restarted; None otherwise.
+
+    A read (one query for both) on every request; the activity mark is written by a
+    conditional UPDATE only when it is at least ``TOUCH_GRANULARITY`` old, so a burst of
+    requests costs one write per second instead of one each. Expiry is checked in the
+    read, and signing out deletes the row, so an ended session is refused at once.
+    """
+    row = await _SIGNED_IN.fetch_one(db, token_hash=token_hash, idle_since=now - idle_timeout, now=now)
+    if row is None:
+        return None
+    session = _session({c.name: row[f"s_{c.name}"] for c in sessions.c})
+    user = _user({c.name: row[f"u_{c.name}"] for c in users.c})
+    assert user is not None
+    if now - session.last_seen_at >= TOUCH_GRANULARITY:
+        await _TOUCH.execute(db, session_id=session.id, touched_before=now - TOUCH_GRANULARITY, now=now)
+        session = replace(session, last_seen_at=now)
+    return session, user
+
+
 async def touch_session(db: Database, token_hash: str, now: float, idle_timeout: float) -> Session | None:
     """The live session for a token, its idle clock restarted; None if expired or signed out."""
-    row = await db.fetch_one(
-        update(sessions)
-        .where(
-            sessions.c.token_hash == token_hash,
-            sessions.c.last_seen_at > now - idle_timeout,
-            sessions.c.expires_at > now,
-        )
-        .values(last_seen_at=now)
-        .returning(*sessions.c)
+    found = await signed_in(db, token_hash, now, idle_timeout)
+    return None if found is None else found[0]
+
+
+_LIST_SESSIONS = _Prepared(
+    select(sessions)
+    .where(
+        sessions.c.user_id == bindparam("user_id"),
+        sessions.c.last_seen_at > bindparam("idle_since"),
+        sessions.c.expires_at > bindparam("now"),
     )
-    return None if row is None else _session(row)
+    .order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc())
+)
 
 
 async def list_sessions(db: Database, user_id: int, now: float, idle_timeout: float) -> list[Session]:
-    rows = await db.fetch_all(
-        select(sessions)
-        .where(
-            sessions.c.user_id == user_id,
-            sessions.c.last_seen_at > now - idle_timeout,
-            sessions.c.expires_at > now,
-        )
-        .order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc())
-    )
+    rows = await _LIST_SESSIONS.fetch_all(db, user_id=user_id, idle_since=now - idle_timeout, now=now)
     return [_session(r) for r in rows]
 
 
@@ -386,7 +480,9 @@ async def claim_attempt(db: Database, key: str, now: float, policy: Policy) -> f
         .on_conflict_do_nothing(index_elements=[throttle.c.key])
     )
     attempts = throttle.c.failures + 1
-    steps = [(attempts < policy.free_attempts, _seconds(now))]
+    # A free attempt leaves next_allowed_at as it is (already <= now): setting it to this
+    # request's ``now`` would block a concurrent request whose clock reading is a little older.
+    steps = [(attempts < policy.free_attempts, throttle.c.next_allowed_at)]
     n = policy.free_attempts
     while delay_after(policy, n) < policy.max_delay:
         steps.append((attempts == n, _seconds(now + delay_after(policy, n))))
@@ -411,16 +507,31 @@ async def clear_attempts(db: Database, key: str) -> None:
     await db.execute(update(throttle).where(throttle.c.key == key).values(failures=0, next_allowed_at=0.0))
 
 
-async def forgive_attempts(db: Database, key: str, count: int) -> None:
-    """Take ``count`` attempts off a counter (never below zero) and lift its delay."""
-    await db.execute(
-        update(throttle)
-        .where(throttle.c.key == key)
-        .values(
-            failures=case((throttle.c.failures > count, throttle.c.failures - count), else_=0),
-            next_allowed_at=0.0,
+async def settle_attempts(db: Database, account_key: str, address_key: str) -> None:
+    """After a success: clear the account's counter and take what it counted off the address's.
+
+    One transaction, so a failure counted on the account in between is never wiped
+    without being forgiven (or the reverse). Its first statement is a write that
+    reads the account's count (SQLite needs write-first transactions; PostgreSQL
+    locks the row until the end).
+    """
+    async with transaction(db):
+        row = await db.fetch_one(
+            update(throttle)
+            .where(throttle.c.key == account_key)
+            .values(failures=throttle.c.failures)
+            .returning(throttle.c.failures)
         )
-    )
+        count = 0 if row is None else int(row["failures"])
+        await clear_attempts(db, account_key)
+        await db.execute(
+            update(throttle)
+            .where(throttle.c.key == address_key)
+            .values(
+                failures=case((throttle.c.failures > count, throttle.c.failures - count), else_=0),
+                next_allowed_at=0.0,
+            )
+        )
 
 
 async def throttle_failures(db: Database, key: str) -> int:
@@ -559,10 +670,26 @@ async def disable_two_factor(db: Database, user_id: int) -> bool:
     return row is not None
 
 
-async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_id: int) -> bool:
-    """Use the backup code whose hash was verified: turn 2FA off and spend the pending sign-in.
+@dataclass(frozen=True)
+class NewSession:
+    """The row of a session about to begin (what ``create_session`` takes)."""
 
-    Both happen in one transaction or neither does, and one caller only wins: the code
+    token_hash: str
+    user_id: int
+    now: float
+    expires_at: float
+    user_agent: str
+    ip: str
+    notice: str | None = None
+
+
+async def spend_backup_code(
+    db: Database, user_id: int, seen_hash: str, pending_id: int, session: NewSession | None = None
+) -> bool:
+    """Use the backup code whose hash was verified: turn 2FA off, spend the pending sign-in, begin ``session``.
+
+    All happen in one transaction or none does (a crash in between must not leave the code
+    spent and 2FA off without the session it paid for), and one caller only wins: the code
     is matched by the hash that was verified, the pending sign-in is deleted.
     """
     try:
@@ -580,6 +707,17 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
             )
             if off is None:
                 raise _Rollback
+            if session is not None:
+                await create_session(
+                    db,
+                    session.token_hash,
+                    session.user_id,
+                    session.now,
+                    session.expires_at,
+                    session.user_agent,
+                    session.ip,
+                    session.notice,
+                )
     except _Rollback:
         return False
     return True
@@ -699,13 +837,16 @@ async def record_event(db: Database, user_id: int, kind: str, now: float, ip: st
     )
 
 
+_RECENT_EVENTS = _Prepared(
+    select(security_events)
+    .where(security_events.c.user_id == bindparam("user_id"))
+    .order_by(security_events.c.at.desc(), security_events.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 async def recent_events(db: Database, user_id: int, limit: int = 10) -> list[Event]:
-    rows = await db.fetch_all(
-        select(security_events)
-        .where(security_events.c.user_id == user_id)
-        .order_by(security_events.c.at.desc(), security_events.c.id.desc())
-        .limit(limit)
-    )
+    rows = await _RECENT_EVENTS.fetch_all(db, user_id=user_id, limit=limit)
     return [Event(kind=r["kind"], at=r["at"], ip=r["ip"], device=r["device"]) for r in rows]
 
 

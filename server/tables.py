@@ -4,7 +4,7 @@ Every timestamp is a float of Unix seconds (UTC), so both SQLite and PostgreSQL
 compare and add them the same way and the clock stays injectable.
 """
 
-from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -91,6 +91,21 @@ security_events = Table(
     Column("ip", String(64), nullable=False),
     Column("device", String(200), nullable=False),
 )
+
+LOOKUP_INDEXES = (
+    # The activity list: newest events of one user, without sorting all of them.
+    Index("ix_security_events_user_at", security_events.c.user_id, security_events.c.at, security_events.c.id),
+    # purge_expired runs at every sign-in: it finds expired rows without scanning the tables.
+    Index("ix_sessions_expires_at", sessions.c.expires_at),
+    Index("ix_sessions_last_seen_at", sessions.c.last_seen_at),
+    Index("ix_pending_signins_expires_at", pending_signins.c.expires_at),
+    Index("ix_enrollments_expires_at", enrollments.c.expires_at),
+    Index("ix_throttle_updated_at", throttle.c.updated_at),
+    # Ending a user's sign-ins, and the cascade from a deleted session to its enrollment.
+    Index("ix_pending_signins_user_id", pending_signins.c.user_id),
+    Index("ix_enrollments_session_id", enrollments.c.session_id),
+)
+"""Indexes added by schema version 3, one per lookup path that had none."""
 
 schema_version = Table(
     "schema_version",

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from server import store
+from server import static, store
 from server.auth.crypto import Keyring
 from server.auth.passwords import PasswordHasher
 from server.auth.tokens import csrf_ok, csrf_token, new_token, token_hash
@@ -101,12 +101,24 @@ def clear_cookie(response: Response, request: Request, base: str) -> None:
 
 def href(request: Request, name: str, /, query: dict[str, str] | None = None, **params: Any) -> str:
     """The path of a named route, with the app's root path and an optional query."""
-    path = request.url_for(name, **params).path
+    scope = request.scope
+    root = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
+    path = root + request.app.state.route_path(name, tuple(sorted(params.items())))
     return f"{path}?{urlencode(query)}" if query else path
 
 
+def static_href(request: Request, name: str) -> str:
+    """A static file's URL, versioned by its content so browsers may keep it for a year."""
+    return f"{href(request, 'static', path=name)}?v={static.version(name)}"
+
+
 async def read_form(request: Request) -> FormData:
-    """The request's form, with limits; malformed or oversized forms answer 400."""
+    """The request's form, with limits; malformed forms answer 400, bodies over the limit 413.
+
+    The whole body is read first, whatever its type: the body limit only acts on what the app
+    reads, so a JSON or text body over it would otherwise be acted on and only then answered 413.
+    """
+    await request.body()
     return await request.form(**FORM_LIMITS)
 
 
@@ -131,7 +143,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "htmx": is_htmx(request),
         "msg": message,
         "href": lambda name, query=None, **p: href(request, name, query, **p),
-        "static": lambda path: href(request, "static", path=path),
+        "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
     }
 
@@ -206,11 +218,9 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
         request.state.session = None
         token = request.cookies.get(cookie_name(request, "session"))
         if token:
-            session = await store.touch_session(svc.db, token_hash(token), now, svc.settings.idle_timeout)
-            user = await store.get_user(svc.db, session.user_id) if session else None
-            if session and user and user.disabled_at is None:
-                request.state.session = session
-                request.state.user = user
+            found = await store.signed_in(svc.db, token_hash(token), now, svc.settings.idle_timeout)
+            if found is not None:
+                request.state.session, request.state.user = found
 
         binding = _csrf_binding(request)
         fresh_binding = None

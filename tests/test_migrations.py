@@ -140,6 +140,28 @@ async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(db):
     assert [e.kind for e in await store.recent_events(db, 1)] == ["2fa.enabled"]
 
 
+async def index_names(db: Database) -> set[str]:
+    if db.url.dialect == "postgresql":
+        rows = await db.fetch_all(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))
+    else:
+        rows = await db.fetch_all(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+    return {row[0] for row in rows}
+
+
+async def test_version_3_adds_an_index_on_every_lookup_path(db):
+    """A version-2 database with data gains the lookup indexes; the data and its queries are unchanged."""
+    await migrations.upgrade(db, target=1)
+    await insert_release_1_data(db)
+    await migrations.upgrade(db, target=2)
+    assert not migrations.V3_INDEX_NAMES & await index_names(db)
+    await store.record_event(db, 1, "2fa.enabled", NOW, "192.0.2.1", "Firefox")
+
+    assert await migrations.upgrade(db) == 2
+    assert await index_names(db) >= migrations.V3_INDEX_NAMES
+    assert [e.kind for e in await store.recent_events(db, 1)] == ["2fa.enabled"]
+    assert await store.touch_session(db, token_hash("release-1-token"), NOW + 60, 1800) is not None
+
+
 async def test_running_upgrade_again_changes_nothing(db):
     """Upgrading an up-to-date database is a no-op: same version, same data."""
     await migrations.upgrade(db, target=1)

@@ -44,7 +44,7 @@ async def set_password(svc: Services, user: store.User, password: str) -> str | 
 
 async def issue_setup_token(svc: Services) -> str | None:
     """A one-time link token for creating the first account, only while there are no accounts."""
-    if await store.count_users(svc.db) > 0:
+    if await store.any_users(svc.db):
         return None
     now = svc.clock()
     token = new_token()
@@ -54,7 +54,7 @@ async def issue_setup_token(svc: Services) -> str | None:
 
 async def setup_token_valid(svc: Services, token: str) -> bool:
     """A setup link works only while there is no account (an older link may still be unexpired)."""
-    if not token or await store.count_users(svc.db) > 0:
+    if not token or await store.any_users(svc.db):
         return False
     return await store.setup_token_valid(svc.db, token_hash(token), svc.clock())
 

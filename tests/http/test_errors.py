@@ -130,6 +130,21 @@ async def test_oversized_body_is_a_413(client, svc, settings):
     assert (await client.get("/profile")).status_code == 303
 
 
+async def test_oversized_body_of_any_type_is_refused_before_it_acts(client, svc, settings):
+    """A body over the limit is refused whatever its content type: a valid CSRF header does not make it act."""
+    await add_user(svc)
+    await sign_in(client)
+    token = await page_csrf(client, "/profile")
+    for content_type in ("application/json", "text/plain"):
+        response = await client.post(
+            "/signout",
+            content=b"x" * (settings.max_body_bytes + 1),
+            headers={"X-CSRF-Token": token, "Content-Type": content_type},
+        )
+        assert response.status_code == 413
+    assert (await client.get("/profile")).status_code == 200
+
+
 async def test_odd_requests_never_cause_a_500(app, svc):
     """Strange but possible requests get an ordinary answer, never a server error."""
     await add_user(svc)
@@ -197,7 +212,7 @@ async def test_database_failure_is_a_503_page(client, svc, monkeypatch, error):
     async def unavailable(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(store, "touch_session", unavailable)
+    monkeypatch.setattr(store, "signed_in", unavailable)
     monkeypatch.setattr(store, "claim_attempt", unavailable)
     response = await client.get("/profile")
     assert_error_page(response, 503, "error.unavailable")

@@ -252,3 +252,15 @@ async def test_error_pages_vary_too(client):
     assert fragment.status_code == page.status_code == 404
     assert_fragment(fragment)
     assert_page(page)
+
+
+async def test_profile_for_htmx_is_the_security_card_alone(client, svc):
+    """htmx asking for the Profile gets the Security card to swap in place; a browser gets the whole page with it."""
+    await add_user(svc)
+    await sign_in(client)
+    fragment, page = await both(client, "GET", "/profile")
+    assert_fragment(fragment)
+    assert fragment.text.lstrip().startswith('<section id="security-card"')
+    assert 'id="sessions"' not in fragment.text and 'id="activity"' not in fragment.text
+    assert_page(page)
+    assert section(fragment.text, "security-card") == section(page.text, "security-card")

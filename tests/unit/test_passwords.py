@@ -1,12 +1,14 @@
 """Tests for server.auth.passwords."""
 
+import os
+import sys
 import threading
 
 import anyio
 import argon2
 import pytest
 
-from server.auth.passwords import PasswordHasher
+from server.auth.passwords import LOW_PRIORITY, PasswordHasher
 
 CHEAP = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
@@ -116,3 +118,21 @@ async def test_work_runs_in_limited_worker_threads(monkeypatch: pytest.MonkeyPat
     assert sorted(results) == [(False, False)] * 3 + [(True, False)] * 3
     assert probe.peak == 2
     assert probe.threads and loop_thread not in probe.threads
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are a Linux feature")
+async def test_hashing_threads_run_below_the_event_loops_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sign-in storm cannot starve page views: hashing threads are niced, the event loop is not."""
+    hasher = PasswordHasher(**CHEAP, limit=2)
+    seen: list[int] = []
+    original = argon2.PasswordHasher.verify
+
+    def probing_verify(self: argon2.PasswordHasher, hash_: str, password: bytes) -> bool:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return original(self, hash_, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", probing_verify)
+    await hasher.verify(await hasher.hash("x"), "x")
+    hasher.close()
+    assert seen == [LOW_PRIORITY]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < LOW_PRIORITY
