@@ -83,9 +83,7 @@ async def password_accepted(svc: Services, keys: ThrottleKeys) -> None:
     the failures of guessing at other accounts with a successful sign-in of their own.
     """
     (address_key, _), (account_key, _) = keys
-    made = await store.throttle_failures(svc.db, account_key)
-    await store.clear_attempts(svc.db, account_key)
-    await store.forgive_attempts(svc.db, address_key, made)
+    await store.settle_attempts(svc.db, account_key, address_key)
 
 
 async def check_password(svc: Services, username: str, password: str, client: Client) -> Result:
@@ -125,23 +123,30 @@ async def begin_second_factor(svc: Services, user: store.User, client: Client) -
     return token
 
 
+def _new_session(svc: Services, user: store.User, client: Client, notice: str | None) -> tuple[str, store.NewSession]:
+    """A new token (never a reused one) and the session row it stands for."""
+    now = svc.clock()
+    token = new_token()
+    row = store.NewSession(
+        token_hash(token), user.id, now, now + svc.settings.absolute_lifetime, client.user_agent, client.ip, notice
+    )
+    return token, row
+
+
+async def _session_begun(svc: Services, session: store.NewSession, client: Client) -> None:
+    """Housekeeping after a session began: drop dead rows, record the sign-in."""
+    await store.purge_expired(svc.db, session.now, svc.settings.idle_timeout)
+    device = summarize_user_agent(client.user_agent)
+    await store.record_event(svc.db, session.user_id, "signin", session.now, client.ip, device)
+
+
 async def begin_session(svc: Services, user: store.User, client: Client, notice: str | None = None) -> str:
     """The last step: a new session with a new token (never a reused one)."""
-    now = svc.clock()
-    s = svc.settings
-    await store.purge_expired(svc.db, now, s.idle_timeout)
-    token = new_token()
+    token, row = _new_session(svc, user, client, notice)
     await store.create_session(
-        svc.db,
-        token_hash(token),
-        user.id,
-        now,
-        now + s.absolute_lifetime,
-        client.user_agent,
-        client.ip,
-        notice,
+        svc.db, row.token_hash, row.user_id, row.now, row.expires_at, row.user_agent, row.ip, row.notice
     )
-    await store.record_event(svc.db, user.id, "signin", now, client.ip, summarize_user_agent(client.user_agent))
+    await _session_begun(svc, row, client)
     return token
 
 
@@ -211,13 +216,19 @@ async def complete_with_backup_code(
     user, left = attempt
     seen_hash = user.backup_code_hash
     ok, _ = await svc.hasher.verify(seen_hash, code)
-    if not ok or seen_hash is None or not await store.spend_backup_code(svc.db, user.id, seen_hash, pending.id):
+    token, session = _new_session(svc, user, client, "card.backup_used")
+    if (
+        not ok
+        or seen_hash is None
+        or not await store.spend_backup_code(svc.db, user.id, seen_hash, pending.id, session)
+    ):
         return await _failed(svc, user.id, left, client, "signin.failed_backup")
-    now = svc.clock()
     await store.record_event(
-        svc.db, user.id, "2fa.backup_used", now, client.ip, summarize_user_agent(client.user_agent)
+        svc.db, user.id, "2fa.backup_used", session.now, client.ip, summarize_user_agent(client.user_agent)
     )
-    return await _session_after_second_factor(svc, user, client, notice="card.backup_used")
+    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+    await _session_begun(svc, session, client)
+    return Result(Status.OK, user=user, token=token)
 
 
 async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Result:
@@ -226,11 +237,9 @@ async def _finish(svc: Services, pending: store.PendingSignin, user: store.User,
     return await _session_after_second_factor(svc, user, client)
 
 
-async def _session_after_second_factor(
-    svc: Services, user: store.User, client: Client, notice: str | None = None
-) -> Result:
+async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Result:
     await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
-    token = await begin_session(svc, user, client, notice)
+    token = await begin_session(svc, user, client)
     return Result(Status.OK, user=user, token=token)
 
 

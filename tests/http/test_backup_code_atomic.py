@@ -1,0 +1,40 @@
+"""A backup-code sign-in happens whole or not at all, even if the server fails right after spending the code.
+
+Regression test for a crash found by tests/soak/test_crash.py: the code was spent and 2FA
+turned off in one transaction, but the session began in a later statement, so a kill -9
+in between left the code spent and no session (the browser got no answer and nothing to
+show for the code).
+"""
+
+import sqlite3
+
+from sqlalchemy import select
+
+from server import store
+from server.tables import sessions
+from tests.utils import start_signin, submit_backup_code, user_row, user_with_two_factor_signed_out
+
+
+async def test_failure_right_after_the_code_is_spent_still_leaves_the_session_it_paid_for(
+    client, svc, clock, monkeypatch
+):
+    """The database fails on the first statement after the spend: 2FA is off and the session is there."""
+    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
+    await start_signin(client)
+    record_event = store.record_event
+
+    async def fail_after_spend(db: object, user_id: int, kind: str, *args: object) -> None:
+        if kind == "2fa.backup_used":
+            raise sqlite3.OperationalError("disk I/O error")  # the process dies here
+        await record_event(db, user_id, kind, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "record_event", fail_after_spend)
+    response = await submit_backup_code(client, enrolled.backup_code)
+    assert response.status_code == 503
+
+    row = await user_row(svc)
+    assert row["totp_secret_sealed"] is None and row["backup_code_hash"] is None
+    begun = await svc.db.fetch_all(
+        select(sessions).where(sessions.c.user_id == row["id"], sessions.c.notice == "card.backup_used")
+    )
+    assert len(begun) == 1, "the code was spent, so the session it paid for must exist"
