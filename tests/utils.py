@@ -293,7 +293,7 @@ async def try_password(
 
 
 async def db_snapshot(svc: Services) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, to check that a refused request changed nothing."""
+    """Every row of every table (values in column order), to check that a refused request changed nothing."""
     from sqlalchemy import select
 
     from server.tables import metadata
@@ -301,7 +301,8 @@ async def db_snapshot(svc: Services) -> dict[str, list[tuple[object, ...]]]:
     snapshot = {}
     for table in metadata.sorted_tables:
         rows = await svc.db.fetch_all(select(table))
-        snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+        # ``tuple(record)`` would give the column names: a databases Record iterates over its keys.
+        snapshot[table.name] = sorted((tuple(row[c.name] for c in table.c) for row in rows), key=repr)
     return snapshot
 
 

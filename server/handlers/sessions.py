@@ -6,13 +6,16 @@ from starlette.responses import Response
 from server.flows import account
 from server.handlers.profile import sessions_context
 from server.handlers.two_factor import done, reauth
-from server.web import clear_cookie, client_of, href, is_htmx, redirect, render, services
+from server.web import clear_cookie, client_of, error_page, href, is_htmx, redirect, render, services
 
 
-async def _session_list(request: Request, notice: str) -> Response:
+async def _session_list(request: Request, notice: str, status: int = 200) -> Response:
     if not is_htmx(request):
+        if status != 200:
+            return error_page(request, status, notice)
         return await done(request, notice, sessions=True)
-    return render(request, "profile.html", "partials/session_list.html", await sessions_context(request, notice))
+    context = await sessions_context(request, notice)
+    return render(request, "profile.html", "partials/session_list.html", context, status=status)
 
 
 async def signout_session(request: Request) -> Response:
@@ -27,7 +30,9 @@ async def signout_session(request: Request) -> Response:
     # Ids are 32-bit database integers: a larger one from the URL is not a session (and
     # would overflow the driver's parameter, a 500 on SQLite).
     ended = session_id < 2**31 and await account.sign_out_session(svc, request.state.user, session_id)
-    return await _session_list(request, "sessions.signed_out_one" if ended else "sessions.not_found")
+    if not ended:  # someone else's session, or one that has ended: the same answer either way
+        return await _session_list(request, "sessions.not_found", 404)
+    return await _session_list(request, "sessions.signed_out_one")
 
 
 async def signout_others(request: Request) -> Response:

@@ -7,18 +7,14 @@ from server.messages import EVENTS
 from tests.utils import (
     BACKUP,
     PROFILE,
-    code,
-    enable_two_factor,
     security_card,
     shows,
     sign_in,
     sign_out,
     start_signin,
     submit_backup_code,
-    submit_code,
     user_row,
     user_with_two_factor_signed_out,
-    wrong_code,
 )
 
 
@@ -84,17 +80,6 @@ async def test_backup_used_notice_is_shown_once(client, enrolled):
     assert not shows((await client.get(PROFILE)).text, "card.backup_used")
 
 
-async def test_backup_code_is_single_use(client, other_client, enrolled):
-    """A second browser that reached the code step cannot use the same backup code again."""
-    await start_signin(client)
-    await start_signin(other_client)
-    assert (await submit_backup_code(client, enrolled.backup_code)).status_code == 303
-    response = await submit_backup_code(other_client, enrolled.backup_code)
-    assert response.status_code == 422
-    assert shows(response.text, "backup.invalid")
-    assert not other_client.cookies.get("mirox_session")
-
-
 async def test_after_backup_signin_the_next_signin_is_password_only(client, enrolled, clock):
     """With 2FA turned off by the backup code, the password alone signs in."""
     await start_signin(client)
@@ -129,46 +114,6 @@ async def test_malformed_backup_code_shows_the_expected_shape(client, enrolled):
     assert shows(response.text, "backup.format")
 
 
-async def test_authenticator_code_is_not_a_backup_code(client, enrolled, clock):
-    """A 6-digit app code typed into the backup form does not sign in."""
-    await start_signin(client)
-    response = await submit_backup_code(client, code(enrolled.secret, clock))
-    assert response.status_code == 422
-    assert not client.cookies.get("mirox_session")
-
-
-async def test_backup_and_app_code_failures_share_the_five_attempts(client, enrolled, clock):
-    """Wrong backup codes and wrong app codes together use up the same 5 attempts."""
-    await start_signin(client)
-    for _ in range(2):
-        assert (await submit_backup_code(client, another_backup_code(enrolled.backup_code))).status_code == 422
-    for _ in range(2):
-        assert (await submit_code(client, wrong_code(enrolled.secret, clock))).status_code == 422
-    response = await submit_backup_code(client, another_backup_code(enrolled.backup_code))
-    assert response.status_code == 303
-    assert response.headers["location"] == "/signin?m=too_many_codes"
-    response = await submit_backup_code(client, enrolled.backup_code)
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/signin")
-    assert not client.cookies.get("mirox_session")
-
-
-async def test_backup_code_of_an_earlier_setup_does_not_work_after_enabling_again(client, svc, enrolled, clock):
-    """Enabling again issues a new backup code; the one already used stays dead."""
-    await start_signin(client)
-    await submit_backup_code(client, enrolled.backup_code)
-    clock.advance(60)
-    again = await enable_two_factor(client, clock)
-    assert again.backup_code != enrolled.backup_code
-    await sign_out(client)
-    clock.advance(60)
-    await start_signin(client)
-    response = await submit_backup_code(client, enrolled.backup_code)
-    assert response.status_code == 422
-    response = await submit_backup_code(client, again.backup_code)
-    assert response.status_code == 303
-
-
 async def test_backup_code_use_is_recorded_as_a_security_event(client, svc, enrolled):
     """The activity list on Profile shows that the backup code was used."""
     await start_signin(client)
@@ -188,18 +133,6 @@ async def test_wrong_backup_code_is_recorded_as_a_security_event(client, svc, en
     assert user is not None
     kinds = [event.kind for event in await store.recent_events(svc.db, user.id)]
     assert "signin.failed_backup" in kinds
-
-
-async def test_backup_code_page_needs_the_password_step_first(client, enrolled):
-    """Without a pending sign-in the backup code form is not reachable and the code is not spent."""
-    response = await client.get("/signin/backup-code")
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/signin")
-    response = await submit_backup_code(client, enrolled.backup_code)
-    assert response.status_code == 303
-    assert not client.cookies.get("mirox_session")
-    await start_signin(client)
-    assert (await submit_backup_code(client, enrolled.backup_code)).status_code == 303
 
 
 async def test_two_factor_screen_offers_use_backup_code(client, enrolled):

@@ -359,16 +359,6 @@ async def test_wrong_password_at_reauthentication_does_not_proceed(client, svc, 
     assert (await user_row(svc))["totp_secret_sealed"] is not None
 
 
-async def test_reauthentication_is_per_session(client, other_client, svc, clock, enrolled):
-    """Confirming the password in one browser does not unlock another browser's session."""
-    await start_signin(other_client)
-    assert (await submit_code(other_client, code(enrolled.secret, clock))).status_code == 303
-    clock.advance(11 * 60)
-    assert (await post(client, "/profile/reauth", {"password": PASSWORD, "then": "disable"})).status_code == 200
-    response = await other_client.get("/profile/2fa/disable")
-    assert asks_for_password(response, "disable")
-
-
 # ---- offer to sign out other sessions -------------------------------------------------------
 
 

@@ -1,13 +1,11 @@
-"""Sessions: fresh tokens, cookie attributes, hashed storage, expiry, sign-out and Managing Your Sessions."""
+"""Sessions: fresh tokens, cookie attributes, sign-out and Managing Your Sessions (attacks: tests/security)."""
 
 import html
 import re
-from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
 from server import store
-from server.auth.tokens import token_hash
 from server.messages import message
 from server.tables import security_events, sessions
 from tests.utils import (
@@ -33,13 +31,6 @@ def browser_with_cookie(app, value: str):
     return browser
 
 
-def sign_in_target(response) -> str:
-    """Where a redirect to the sign-in page will return to (its ``next``)."""
-    location = urlsplit(response.headers["location"])
-    assert location.path == "/signin"
-    return parse_qs(location.query)["next"][0]
-
-
 async def signed_in(browser) -> bool:
     """Whether the browser's next request gets the Profile page (not the sign-in redirect)."""
     response = await browser.get("/profile")
@@ -51,19 +42,6 @@ async def signed_in(browser) -> bool:
 
 
 # ---- the token ------------------------------------------------------------------------
-
-
-async def test_planted_session_cookie_is_never_reused(app, client, svc):
-    """A session cookie set before sign-in (session fixation) is replaced and never becomes valid."""
-    await add_user(svc)
-    planted = "attacker-chosen-value-0123456789abcdefghijkl"
-    client.cookies.set("mirox_session", planted)
-    response = await sign_in(client)
-    assert response.status_code == 303
-    issued = cookie_attributes(response, "mirox_session")["value"]
-    assert issued and issued != planted
-    async with browser_with_cookie(app, planted) as attacker:
-        assert not await signed_in(attacker)
 
 
 async def test_every_sign_in_issues_a_new_token(client, svc):
@@ -112,48 +90,32 @@ async def test_cookie_over_https_is_host_prefixed_and_secure(app, svc):
         assert (await browser.get("/profile")).status_code == 200
 
 
-async def test_database_keeps_only_a_hash_of_the_token(app, client, svc):
-    """Someone who reads the sessions table cannot use what they read as a cookie."""
-    await add_user(svc)
-    await sign_in(client)
-    token = session_cookie(client)
-    rows = await svc.db.fetch_all(select(sessions))
-    assert len(rows) == 1
-    assert token not in repr([tuple(row) for row in rows])
-    assert rows[0]["token_hash"] == token_hash(token)
-    async with browser_with_cookie(app, rows[0]["token_hash"]) as thief:
-        assert not await signed_in(thief)
-
-
 # ---- expiry ----------------------------------------------------------------------------------
 
 
-async def test_session_expires_after_thirty_idle_minutes(client, svc, clock):
-    """Activity keeps a session alive; 30 minutes without any ends it."""
+async def test_idle_expiry_stays_exact_to_the_second_when_requests_come_fast(client, svc, clock):
+    """Requests less than a second apart are not each written, yet 30 idle minutes still count from the last one."""
     await add_user(svc)
     await sign_in(client)
-    for _ in range(3):
-        clock.advance(29 * 60)
+    for _ in range(5):
+        clock.advance(0.3)
         assert await signed_in(client)
+    clock.advance(30 * 60 - 1)
+    assert await signed_in(client), "the burst of requests kept the session alive"
     clock.advance(30 * 60 + 1)
-    response = await client.get("/profile")
-    assert response.status_code == 303
-    assert sign_in_target(response) == "/profile"
-    clock.advance(-20 * 60)
-    assert not await signed_in(client), "an expired session does not come back"
+    assert not await signed_in(client)
 
 
-async def test_session_ends_twelve_hours_after_sign_in_however_active(client, svc, clock):
-    """Even a session in constant use ends 12 hours after its sign-in."""
+async def test_signed_out_session_is_refused_at_once_between_activity_writes(app, client, svc, clock):
+    """A stolen copy of the cookie stops working the moment its owner signs out, within the same second."""
     await add_user(svc)
     await sign_in(client)
-    for _ in range(28):
-        clock.advance(25 * 60)
-        assert await signed_in(client)
-    clock.advance(12 * 60 * 60 - 28 * 25 * 60 - 1)
+    token = session_cookie(client)
+    clock.advance(0.2)
     assert await signed_in(client)
-    clock.advance(1)
-    assert not await signed_in(client)
+    assert (await post(client, "/signout", page="/profile")).status_code == 303
+    async with browser_with_cookie(app, token) as thief:
+        assert not await signed_in(thief)
 
 
 # ---- signing out ------------------------------------------------------------------------------
@@ -199,22 +161,6 @@ async def test_session_list_shows_device_address_and_this_device(client, other_c
     assert page.count("This device") == 1
 
 
-async def test_remote_sign_out_from_the_session_list(client, other_client, svc):
-    """Signing out another browser from the list sends that browser to sign-in on its next request."""
-    await add_user(svc)
-    await sign_in(client)
-    await sign_in(other_client)
-    other_id = await session_id_of(svc, "10.0.0.9")
-    response = await post(client, f"/sessions/{other_id}/signout", htmx=True)
-    assert response.status_code == 200
-    assert shows(response.text, "sessions.signed_out_one")
-    assert "10.0.0.9" not in response.text
-    refused = await other_client.get("/profile")
-    assert refused.status_code == 303
-    assert sign_in_target(refused) == "/profile"
-    assert await signed_in(client)
-
-
 async def test_signing_out_this_device_from_the_list_signs_out(client, svc):
     """The This device entry's Sign out ends the current session."""
     await add_user(svc)
@@ -224,19 +170,6 @@ async def test_signing_out_this_device_from_the_list_signs_out(client, svc):
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?m=signed_out"
     assert not await signed_in(client)
-
-
-async def test_cannot_sign_out_another_users_session(client, other_client, svc):
-    """A session id of someone else's account is treated as already ended and stays alive."""
-    await add_user(svc)
-    await add_user(svc, "bob")
-    await sign_in(client)
-    await sign_in(other_client, "bob")
-    bobs = await session_id_of(svc, "10.0.0.9")
-    response = await post(client, f"/sessions/{bobs}/signout", htmx=True)
-    assert response.status_code == 200
-    assert shows(response.text, "sessions.not_found")
-    assert await signed_in(other_client)
 
 
 async def test_sign_out_all_other_sessions(app, client, other_client, svc):
@@ -301,3 +234,13 @@ async def test_expired_sessions_leave_the_list(client, other_client, svc, clock)
     assert (await client.get("/profile")).text.count('<li class="session') == 1
     alice = await store.get_user_by_key(svc.db, "alice")
     assert len(await store.list_sessions(svc.db, alice.id, clock(), 30 * 60)) == 1
+
+
+async def test_a_session_id_of_thousands_of_digits_is_not_found(client, svc):
+    """A session id too long to be one (past Python's 4,300-digit int limit) is a 404, not a server error."""
+    await add_user(svc)
+    await sign_in(client)
+    token = await page_csrf(client, "/profile")
+    response = await client.post(f"/sessions/{'9' * 5000}/signout", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert (await client.get("/profile")).status_code == 200

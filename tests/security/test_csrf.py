@@ -1,4 +1,4 @@
-"""CSRF: every POST route of the route table refuses forged requests, and changes nothing when it does."""
+"""CSRF: every POST route refuses forged and cross-site requests and changes nothing; GET on them is 405."""
 
 import pytest
 from starlette.convertors import IntegerConvertor
@@ -7,7 +7,10 @@ from starlette.routing import Route
 from server.routes import routes
 from tests.utils import (
     PASSWORD,
+    PROFILE,
     add_user,
+    code,
+    csrf,
     db_snapshot,
     enrollment_path,
     new_browser,
@@ -16,9 +19,13 @@ from tests.utils import (
     session_id_of,
     shows,
     sign_in,
+    user_row,
+    user_with_two_factor,
 )
 
 POST_ROUTES = [r for r in routes() if isinstance(r, Route) and r.methods and "POST" in r.methods]
+GET_PATHS = {r.path for r in routes() if isinstance(r, Route) and r.methods and "GET" in r.methods}
+POST_ONLY = [r for r in POST_ROUTES if r.path not in GET_PATHS]
 FORM = {
     "username": "alice",
     "password": PASSWORD,
@@ -156,3 +163,37 @@ async def test_same_origin_requests_with_token_are_accepted(client, svc, headers
     )
     assert response.status_code == 303
     assert (await client.get("/profile")).status_code == 200
+
+
+async def test_get_on_every_post_only_route_is_405_and_changes_nothing(client, svc, victim):
+    """A link or image pointing at an action (GET) is refused with 405 and does nothing."""
+    assert len(POST_ONLY) >= 6, [r.name for r in POST_ONLY]
+    before = await db_snapshot(svc)
+    for route in POST_ONLY:
+        response = await client.get(path_of(route, victim) + "?csrf_token=x&code=123456")
+        assert response.status_code == 405, (route.name, response.status_code)
+        assert "POST" in response.headers["allow"], route.name
+        assert shows(response.text, "error.method"), route.name
+    assert await db_snapshot(svc) == before
+
+
+async def test_disable_without_csrf_token_is_refused(client, svc, clock):
+    """A forged form without the CSRF token cannot turn 2FA off, even with a valid code."""
+    enrolled = await user_with_two_factor(client, svc, clock)
+    response = await client.post("/profile/2fa/disable", data={"code": code(enrolled.secret, clock)})
+    assert response.status_code == 403
+    assert shows(response.text, "error.csrf")
+    assert (await user_row(svc))["totp_secret_sealed"] is not None
+
+
+async def test_disable_from_another_origin_is_refused(client, svc, clock):
+    """A cross-site request is refused even with a valid token and code."""
+    enrolled = await user_with_two_factor(client, svc, clock)
+    token = await csrf(client, PROFILE)
+    response = await client.post(
+        "/profile/2fa/disable",
+        data={"csrf_token": token, "code": code(enrolled.secret, clock)},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert (await user_row(svc))["totp_secret_sealed"] is not None

@@ -1,0 +1,94 @@
+"""Helpers several attack modules share (fixtures are in ``conftest.py``)."""
+
+import re
+from contextlib import AsyncExitStack
+
+import httpx
+from sqlalchemy import func, select
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from server import store
+from server.flows.two_factor import SECOND_FACTOR_KEY
+from server.settings import Settings
+from server.tables import sessions
+from server.web import Services
+from tests.utils import browser, isolated_state, new_browser, signin_csrf, start_signin
+
+PARALLEL = 20
+
+
+async def alice_id(svc: Services, name: str = "alice") -> int:
+    user = await store.get_user_by_key(svc.db, name)
+    assert user is not None
+    return user.id
+
+
+async def session_count(svc: Services) -> int:
+    row = await svc.db.fetch_one(
+        select(func.count()).select_from(sessions).where(sessions.c.user_id == await alice_id(svc))
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def event_kinds(svc: Services) -> list[str]:
+    return [event.kind for event in await store.recent_events(svc.db, await alice_id(svc), limit=200)]
+
+
+async def second_factor_failures(svc: Services, name: str = "alice") -> int:
+    """The account's shared second-factor counter, straight from the database."""
+    return await store.throttle_failures(svc.db, SECOND_FACTOR_KEY.format(await alice_id(svc, name)))
+
+
+async def half_signed_in_browsers(
+    stack: AsyncExitStack, app: object, count: int
+) -> list[tuple[httpx.AsyncClient, str]]:
+    """``count`` browsers, each past the password step of alice, each with its CSRF token ready."""
+    result = []
+    for i in range(count):
+        b = await stack.enter_async_context(browser(app, ip=f"10.1.{i // 250}.{i % 250 + 1}"))
+        await start_signin(b)
+        result.append((b, await signin_csrf(b)))
+    return result
+
+
+def wait_of(html_text: str) -> int:
+    match = re.search(r"Wait (\d+) seconds", html_text)
+    assert match, "no wait time on the page"
+    return int(match.group(1))
+
+
+def another_backup_code(real: str) -> str:
+    """A well-formed backup code that differs from ``real``."""
+    return "ZZZZ-ZZZZ" if real != "ZZZZ-ZZZZ" else "YYYY-YYYY"
+
+
+def browser_with_cookie(app: object, value: str, name: str = "mirox_session") -> httpx.AsyncClient:
+    """A new browser that presents ``value`` as its session (or other) cookie."""
+    b = new_browser(app, ip="192.0.2.66")
+    b.cookies.set(name, value)
+    return b
+
+
+async def signed_in(b: httpx.AsyncClient) -> bool:
+    """Whether the browser's next request gets the Profile page (not a redirect to a sign-in step)."""
+    response = await b.get("/profile")
+    if response.status_code == 303:
+        assert response.headers["location"].startswith("/signin")
+        return False
+    assert response.status_code == 200
+    return True
+
+
+def behind_proxy_layer(app: object, settings: Settings, ip: str, headers: dict[str, str]) -> httpx.AsyncClient:
+    """A browser at ``ip`` talking to the app through the proxy-header layer ``run.py`` serves it with.
+
+    uvicorn believes ``X-Forwarded-For`` only from ``settings.trusted_proxies`` (see ``server/cli.py``).
+    """
+    layer = ProxyHeadersMiddleware(isolated_state(app), trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=layer, client=(ip, 5555)),
+        base_url="http://testserver",
+        headers=headers,
+        follow_redirects=False,
+    )
