@@ -104,7 +104,7 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
         )
     finally:
         hasher.close()
-        await db.disconnect()
+        await store.close_database(db)
 
 
 def create_app(

@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiosqlite
 import asyncpg
-from databases import Database
+from databases import Database, DatabaseURL
+from databases.backends.sqlite import SQLitePool
 from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
@@ -74,10 +76,68 @@ class _SQLiteConnection(sqlite3.Connection):
                 time.sleep(0.01)
 
 
+IDLE_SQLITE_CONNECTIONS = 8
+
+
+class _ReusingSQLitePool(SQLitePool):
+    """``databases``' SQLite pool, keeping a few connections open between requests.
+
+    ``databases`` opens a new SQLite connection, and aiosqlite a new thread, on every
+    acquire: more than half the cost of a small page. Up to ``IDLE_SQLITE_CONNECTIONS``
+    are kept instead. A connection left inside a transaction is closed, never reused, and
+    so is one whose file was deleted or replaced since it was opened (a restored backup):
+    the next request opens whatever file is at the path now.
+    """
+
+    def __init__(self, url: DatabaseURL, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._path = url.database
+        self._idle: list[aiosqlite.Connection] = []
+        self._files: dict[int, tuple[int, int]] = {}
+
+    def _file(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self._path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
+
+    async def acquire(self) -> aiosqlite.Connection:
+        file = self._file()
+        while self._idle:
+            connection = self._idle.pop()
+            if file is not None and self._files.get(id(connection)) == file:
+                return connection
+            await self._close(connection)
+        connection = await super().acquire()
+        if (opened := self._file()) is not None:
+            self._files[id(connection)] = opened
+        return connection
+
+    async def release(self, connection: aiosqlite.Connection) -> None:
+        file = self._file()
+        reusable = file is not None and self._files.get(id(connection)) == file and not connection.in_transaction
+        if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
+            self._idle.append(connection)
+        else:
+            await self._close(connection)
+
+    async def _close(self, connection: aiosqlite.Connection) -> None:
+        self._files.pop(id(connection), None)
+        await super().release(connection)
+
+    async def close_idle(self) -> None:
+        while self._idle:
+            await self._close(self._idle.pop())
+
+
 def open_database(url: str, schema: str | None = None) -> Database:
     """A ``Database`` for ``url``; ``schema`` sets the PostgreSQL search path."""
     if url.startswith("sqlite"):
-        return Database(url, factory=_SQLiteConnection)
+        db = Database(url, factory=_SQLiteConnection)
+        backend = db._backend  # databases 0.9 has no option for this; the version is pinned
+        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)  # type: ignore[attr-defined]
+        return db
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     # The application name lets an operator (or a test) find the connections of one
@@ -86,6 +146,14 @@ def open_database(url: str, schema: str | None = None) -> Database:
     if schema:
         server_settings["search_path"] = schema
     return Database(url, command_timeout=15, server_settings=server_settings)
+
+
+async def close_database(db: Database) -> None:
+    """Close every connection: the idle SQLite ones kept between requests, and the pool."""
+    pool = getattr(db._backend, "_pool", None)
+    if isinstance(pool, _ReusingSQLitePool):
+        await pool.close_idle()
+    await db.disconnect()
 
 
 async def upgrade_schema(db: Database) -> int:

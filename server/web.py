@@ -72,9 +72,14 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def over_https(request: Request) -> bool:
+    """Whether the browser reached us over https (read from the scope: building ``request.url`` costs more)."""
+    return request.scope.get("scheme") == "https"
+
+
 def cookie_name(request: Request, base: str) -> str:
     """``__Host-`` names over https, so no subdomain or path can plant one."""
-    return f"__Host-mirox_{base}" if request.url.scheme == "https" else f"mirox_{base}"
+    return f"__Host-mirox_{base}" if over_https(request) else f"mirox_{base}"
 
 
 def set_cookie(response: Response, request: Request, base: str, value: str, max_age: int | None = None) -> None:
@@ -83,7 +88,7 @@ def set_cookie(response: Response, request: Request, base: str, value: str, max_
         value,
         max_age=max_age,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
         httponly=True,
         samesite="lax",
     )
@@ -93,7 +98,7 @@ def clear_cookie(response: Response, request: Request, base: str) -> None:
     response.delete_cookie(
         cookie_name(request, base),
         path="/",
-        secure=request.url.scheme == "https",
+        secure=over_https(request),
         httponly=True,
         samesite="lax",
     )

@@ -24,7 +24,7 @@ async def db(database) -> AsyncIterator[Database]:
     try:
         yield connection
     finally:
-        await connection.disconnect()
+        await store.close_database(connection)
 
 
 async def table_names(db: Database) -> set[str]:
@@ -192,7 +192,7 @@ async def test_concurrent_upgrades_build_the_schema_once(database, db):
     try:
         results = await asyncio.gather(migrations.upgrade(db), migrations.upgrade(other))
     finally:
-        await other.disconnect()
+        await store.close_database(other)
     assert sorted(results) == [0, migrations.LATEST]
     assert await migrations.current_version(db) == migrations.LATEST
     rows = await db.fetch_all(text("SELECT version FROM schema_version"))
