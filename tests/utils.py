@@ -78,6 +78,21 @@ def enrollment_path(html: str) -> str:
     return match.group(1)
 
 
+async def signed_in_without_two_factor(client: httpx.AsyncClient, svc: Services) -> None:
+    """alice exists (2FA off) and is signed in on ``client``."""
+    await add_user(svc)
+    response = await sign_in(client)
+    assert response.status_code == 303, response.text
+
+
+async def open_enable_dialog(client: httpx.AsyncClient) -> tuple[str, str, httpx.Response]:
+    """Click Enable: the secret, the base path of the enrollment, and the step-1 response."""
+    step1 = await post(client, "/profile/2fa/enable")
+    assert step1.status_code == 200, step1.text
+    secret = text_of(step1.text, "manual-secret").replace(" ", "")
+    return secret, enrollment_path(step1.text), step1
+
+
 async def enable_two_factor(client: httpx.AsyncClient, clock: FakeClock) -> Enrolled:
     """Go through the three steps of the Enable dialog with a signed-in client."""
     step1 = await post(client, "/profile/2fa/enable")

@@ -9,13 +9,12 @@ from server import store
 from tests.utils import (
     PROFILE,
     START,
-    add_user,
     code,
-    enrollment_path,
+    open_enable_dialog,
     post,
     security_card,
     shows,
-    sign_in,
+    signed_in_without_two_factor,
     start_signin,
     submit_backup_code,
     text_of,
@@ -28,20 +27,6 @@ SECRET_GROUPED = re.compile(r"(?:[A-Z2-7]{4} ){7}[A-Z2-7]{4}")
 BACKUP_DISPLAY = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 
 
-async def signed_in(client, svc):
-    await add_user(svc)
-    response = await sign_in(client)
-    assert response.status_code == 303
-
-
-async def open_dialog(client):
-    """Click Enable; the secret, the base path of the enrollment, and the step-1 response."""
-    step1 = await post(client, "/profile/2fa/enable")
-    assert step1.status_code == 200, step1.text
-    secret = text_of(step1.text, "manual-secret").replace(" ", "")
-    return secret, enrollment_path(step1.text), step1
-
-
 def svg_paths(html_text: str) -> list[str]:
     svg = re.search(r"<svg.*?</svg>", html_text, re.S)
     assert svg, "no inline SVG"
@@ -50,8 +35,8 @@ def svg_paths(html_text: str) -> list[str]:
 
 async def test_step_one_shows_inline_qr_svg_for_the_provisioning_uri(client, svc):
     """Step 1 shows the QR code as inline SVG encoding otpauth://totp/Mirox:alice?secret=…&issuer=Mirox."""
-    await signed_in(client, svc)
-    secret, _, step1 = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, _, step1 = await open_enable_dialog(client)
     assert "<svg" in step1.text
     assert "<img" not in step1.text
     expected_uri = f"otpauth://totp/Mirox:alice?secret={secret}&issuer=Mirox"
@@ -61,8 +46,8 @@ async def test_step_one_shows_inline_qr_svg_for_the_provisioning_uri(client, svc
 
 async def test_no_url_on_the_page_carries_the_secret(client, svc):
     """Neither an image URL nor any link, form action or htmx URL contains the secret."""
-    await signed_in(client, svc)
-    secret, base, step1 = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, step1 = await open_enable_dialog(client)
     urls = re.findall(r'(?:src|srcset|href|action|hx-get|hx-post|data)="([^"]*)"', step1.text)
     assert urls, "the page has links"
     for url in urls:
@@ -74,8 +59,8 @@ async def test_no_url_on_the_page_carries_the_secret(client, svc):
 
 async def test_manual_entry_shows_secret_grouped_in_fours(client, svc):
     """Under Manual Entry the 32-character base32 secret appears in groups of four."""
-    await signed_in(client, svc)
-    _, _, step1 = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, _, step1 = await open_enable_dialog(client)
     assert "Manual Entry" in step1.text
     grouped = text_of(step1.text, "manual-secret")
     assert SECRET_GROUPED.fullmatch(grouped), grouped
@@ -83,8 +68,8 @@ async def test_manual_entry_shows_secret_grouped_in_fours(client, svc):
 
 async def test_step_two_shows_one_backup_code_as_xxxx_xxxx(client, svc):
     """Step 2 shows a single 8-character backup code formatted XXXX-XXXX."""
-    await signed_in(client, svc)
-    _, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
     step2 = await client.get(base + "/backup")
     assert step2.status_code == 200
     backup_code = text_of(step2.text, "backup-code")
@@ -94,8 +79,8 @@ async def test_step_two_shows_one_backup_code_as_xxxx_xxxx(client, svc):
 
 async def test_steps_show_the_same_secret_and_code_when_revisited(client, svc):
     """Back and Next within one setup show the same secret and backup code every time."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     first = text_of((await client.get(base + "/backup")).text, "backup-code")
     again = await client.get(base + "/scan")
     assert text_of(again.text, "manual-secret").replace(" ", "") == secret
@@ -104,8 +89,8 @@ async def test_steps_show_the_same_secret_and_code_when_revisited(client, svc):
 
 async def test_wrong_code_rerenders_step_three_with_422(client, svc, clock):
     """A wrong code shows step 3 again with status 422 and a clear message."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": wrong_code(secret, clock)})
     assert response.status_code == 422
     assert "Step 3 of 3" in response.text
@@ -116,8 +101,8 @@ async def test_wrong_code_rerenders_step_three_with_422(client, svc, clock):
 
 async def test_wrong_code_with_htmx_gets_a_dialog_fragment(client, svc, clock):
     """For htmx the 422 is a dialog fragment aimed at #modal-root, not a full page."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": wrong_code(secret, clock)}, htmx=True)
     assert response.status_code == 422
     assert "<html" not in response.text and "<!doctype" not in response.text.lower()
@@ -129,8 +114,8 @@ async def test_wrong_code_with_htmx_gets_a_dialog_fragment(client, svc, clock):
 
 async def test_malformed_code_asks_for_six_digits(client, svc):
     """Letters or too few digits are refused with 422 and the 6-digit hint."""
-    await signed_in(client, svc)
-    _, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": "12ab5"})
     assert response.status_code == 422
     assert shows(response.text, "code.format")
@@ -139,8 +124,8 @@ async def test_malformed_code_asks_for_six_digits(client, svc):
 
 async def test_code_with_spaces_is_accepted(client, svc, clock):
     """A code typed as '123 456' counts as '123456'."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     value = code(secret, clock)
     response = await post(client, base, {"code": f" {value[:3]} {value[3:]} "})
     assert response.status_code == 303, response.text
@@ -149,7 +134,7 @@ async def test_code_with_spaces_is_accepted(client, svc, clock):
 
 async def test_step_of_made_up_enrollment_id_is_not_found(client, svc):
     """Opening a step of an id that was never issued shows the expired-setup message with 404."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     for step in ("scan", "backup", "verify"):
         response = await client.get(f"/profile/2fa/setup/AAAAAAAAAAAAAAAA/{step}")
         assert response.status_code == 404
@@ -158,16 +143,16 @@ async def test_step_of_made_up_enrollment_id_is_not_found(client, svc):
 
 async def test_unknown_step_name_is_not_found(client, svc):
     """Only the three wizard steps exist."""
-    await signed_in(client, svc)
-    _, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
     response = await client.get(base + "/done")
     assert response.status_code == 404
 
 
 async def test_enrollment_expires_after_15_minutes(client, svc, clock):
     """After 15 minutes the setup is gone: its steps answer 404 and Verify 409, 2FA stays off."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     clock.advance(15 * 60 + 1)
     step = await client.get(base + "/verify")
     assert step.status_code == 404
@@ -180,8 +165,8 @@ async def test_enrollment_expires_after_15_minutes(client, svc, clock):
 
 async def test_enrollment_still_works_shortly_before_15_minutes(client, svc, clock):
     """Fourteen and a half minutes after Enable the setup can still be finished."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     clock.advance(14 * 60 + 30)
     response = await post(client, base, {"code": code(secret, clock)})
     assert response.status_code == 303, response.text
@@ -190,9 +175,9 @@ async def test_enrollment_still_works_shortly_before_15_minutes(client, svc, clo
 
 async def test_success_flips_badge_to_enabled_with_the_date(client, svc, clock):
     """After Verify and Enable the Security card says Enabled and shows the activation date."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     assert "badge-off" in security_card((await client.get(PROFILE)).text)
-    secret, base, _ = await open_dialog(client)
+    secret, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": code(secret, clock)})
     assert response.status_code == 303
     assert response.headers["location"].startswith(PROFILE)
@@ -208,8 +193,8 @@ async def test_success_flips_badge_to_enabled_with_the_date(client, svc, clock):
 
 async def test_success_with_htmx_updates_the_card_and_closes_the_dialog(client, svc, clock):
     """For htmx, success answers with partials: the card (Enabled) and an empty #modal-root."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": code(secret, clock)}, htmx=True)
     assert response.status_code == 200
     assert "<html" not in response.text
@@ -221,7 +206,7 @@ async def test_success_with_htmx_updates_the_card_and_closes_the_dialog(client, 
 
 async def test_htmx_enable_opens_a_modal_fragment(client, svc):
     """Clicking Enable with htmx answers with the dialog fragment retargeted to #modal-root."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     response = await post(client, "/profile/2fa/enable", htmx=True)
     assert response.status_code == 200
     assert response.text.lstrip().startswith("<dialog")
@@ -241,8 +226,8 @@ async def test_step_two_backup_code_is_active_after_enable(client, svc, clock):
 
 async def test_backup_code_of_the_dialog_is_stored_only_after_verify(client, svc, clock):
     """Before Verify and Enable, the step-2 backup code is not usable: the account has no backup code."""
-    await signed_in(client, svc)
-    _, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
     await client.get(base + "/backup")
     assert (await user_row(svc))["backup_code_hash"] is None
     user = await store.get_user_by_key(svc.db, "alice")
@@ -251,8 +236,8 @@ async def test_backup_code_of_the_dialog_is_stored_only_after_verify(client, svc
 
 async def test_enable_when_already_on_opens_no_new_setup(client, svc, clock):
     """Enable on an account with 2FA on starts no setup and says 2FA is already on."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     assert (await post(client, base, {"code": code(secret, clock)})).status_code == 303
     before = await user_row(svc)
     response = await post(client, "/profile/2fa/enable", htmx=True)

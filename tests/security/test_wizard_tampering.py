@@ -14,11 +14,13 @@ from tests.utils import (
     csrf,
     enrollment_path,
     foreign_code,
+    open_enable_dialog,
     post,
     security_card,
     shows,
     sign_in,
     sign_out,
+    signed_in_without_two_factor,
     start_signin,
     submit_code,
     text_of,
@@ -27,24 +29,10 @@ from tests.utils import (
 )
 
 
-async def signed_in(client, svc):
-    await add_user(svc)
-    response = await sign_in(client)
-    assert response.status_code == 303
-
-
-async def open_dialog(client):
-    """Click Enable; the secret, the base path of the enrollment, and the step-1 response."""
-    step1 = await post(client, "/profile/2fa/enable")
-    assert step1.status_code == 200, step1.text
-    secret = text_of(step1.text, "manual-secret").replace(" ", "")
-    return secret, enrollment_path(step1.text), step1
-
-
 async def test_enable_without_verifying_leaves_signin_password_only(client, svc, clock):
     """Walking all steps but never verifying switches nothing on: the next sign-in needs only the password."""
-    await signed_in(client, svc)
-    _, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
     for step in ("backup", "verify"):
         assert (await client.get(f"{base}/{step}")).status_code == 200
     assert (await post(client, base, {})).status_code == 422
@@ -67,8 +55,8 @@ def unrelated_secret(secret: str, times: list[float]) -> str:
 
 async def test_client_supplied_secret_is_ignored(client, svc, clock):
     """A secret sent with Verify (and a code for it) does not become the account's secret."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     mine = unrelated_secret(secret, [clock(), clock() + 60])
     planted = {"secret": mine, "totp_secret": mine, "secret_sealed": mine, "backup_code": "AAAA-AAAA"}
     response = await post(client, base, {"code": totp.code_at(mine, clock()), **planted})
@@ -85,9 +73,9 @@ async def test_client_supplied_secret_is_ignored(client, svc, clock):
 
 async def test_nothing_changes_on_the_account_before_verify(client, svc, clock):
     """Opening the dialog, walking all steps and a wrong code leave the account exactly as it was."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     before = await user_row(svc)
-    secret, base, _ = await open_dialog(client)
+    secret, base, _ = await open_enable_dialog(client)
     await client.get(base + "/backup")
     await client.get(base + "/verify")
     await post(client, base, {"code": wrong_code(secret, clock)})
@@ -98,8 +86,8 @@ async def test_nothing_changes_on_the_account_before_verify(client, svc, clock):
 
 async def test_code_for_another_secret_is_rejected(client, svc, clock):
     """A code from some other authenticator entry does not switch 2FA on."""
-    await signed_in(client, svc)
-    secret, base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
     response = await post(client, base, {"code": foreign_code(secret, clock)})
     assert response.status_code == 422
     assert shows(response.text, "code.invalid")
@@ -108,9 +96,9 @@ async def test_code_for_another_secret_is_rejected(client, svc, clock):
 
 async def test_verify_with_made_up_enrollment_id_changes_nothing(client, svc, clock):
     """The wizard cannot be skipped: Verify with an id that was never issued answers 409."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     before = await user_row(svc)
-    secret, _, _ = await open_dialog(client)
+    secret, _, _ = await open_enable_dialog(client)
     response = await post(client, "/profile/2fa/setup/AAAAAAAAAAAAAAAA", {"code": code(secret, clock)})
     assert response.status_code == 409
     assert shows(response.text, "enroll.expired")
@@ -119,9 +107,9 @@ async def test_verify_with_made_up_enrollment_id_changes_nothing(client, svc, cl
 
 async def test_another_sessions_enrollment_cannot_be_opened_or_verified(client, other_client, svc, clock):
     """A second browser of the same user cannot read or finish the first browser's setup."""
-    await signed_in(client, svc)
+    await signed_in_without_two_factor(client, svc)
     assert (await sign_in(other_client)).status_code == 303
-    secret, base, _ = await open_dialog(client)
+    secret, base, _ = await open_enable_dialog(client)
     for step in ("scan", "backup", "verify"):
         response = await other_client.get(f"{base}/{step}")
         assert response.status_code == 404
@@ -135,9 +123,9 @@ async def test_another_sessions_enrollment_cannot_be_opened_or_verified(client, 
 
 async def test_enable_in_a_second_tab_replaces_the_first(client, svc, clock):
     """Opening Enable again makes the first tab's setup fail; nothing is half on; the second works."""
-    await signed_in(client, svc)
-    first_secret, first_base, _ = await open_dialog(client)
-    second_secret, second_base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    first_secret, first_base, _ = await open_enable_dialog(client)
+    second_secret, second_base, _ = await open_enable_dialog(client)
     assert first_secret != second_secret and first_base != second_base
     response = await post(client, first_base, {"code": code(first_secret, clock)})
     assert response.status_code == 409
@@ -151,9 +139,9 @@ async def test_enable_in_a_second_tab_replaces_the_first(client, svc, clock):
 
 async def test_first_tab_secret_does_not_work_after_second_tab_enables(client, svc, clock):
     """After the second tab enables 2FA, only its secret is valid at sign-in."""
-    await signed_in(client, svc)
-    first_secret, _, _ = await open_dialog(client)
-    second_secret, second_base, _ = await open_dialog(client)
+    await signed_in_without_two_factor(client, svc)
+    first_secret, _, _ = await open_enable_dialog(client)
+    second_secret, second_base, _ = await open_enable_dialog(client)
     assert (await post(client, second_base, {"code": code(second_secret, clock)})).status_code == 303
     await sign_out(client)
     clock.advance(60)
