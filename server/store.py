@@ -17,7 +17,7 @@ import aiosqlite
 import asyncpg
 from databases import Database, DatabaseURL
 from databases.backends.sqlite import SQLitePool
-from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import Float, Integer, bindparam, case, cast, delete, literal, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -115,8 +115,8 @@ class _ReusingSQLitePool(SQLitePool):
         return connection
 
     async def release(self, connection: aiosqlite.Connection) -> None:
-        file = self._file()
-        reusable = file is not None and self._files.get(id(connection)) == file and not connection.in_transaction
+        """Keep the connection for the next acquire (which checks its file) unless it is in a transaction."""
+        reusable = id(connection) in self._files and not connection.in_transaction
         if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
             self._idle.append(connection)
         else:
@@ -314,11 +314,6 @@ async def any_users(db: Database) -> bool:
     return await db.fetch_one(select(users.c.id).limit(1)) is not None
 
 
-async def count_users(db: Database) -> int:
-    row = await db.fetch_one(select(func.count()).select_from(users))
-    return int(row[0]) if row is not None else 0
-
-
 async def set_password_hash(db: Database, user_id: int, password_hash: str) -> bool:
     row = await db.fetch_one(
         update(users).where(users.c.id == user_id).values(password_hash=password_hash).returning(users.c.id)
@@ -388,28 +383,32 @@ def _session(row: Any) -> Session:
     )
 
 
-async def create_session(
-    db: Database,
-    token_hash: str,
-    user_id: int,
-    now: float,
-    expires_at: float,
-    user_agent: str,
-    ip: str,
-    notice: str | None = None,
-) -> int:
+@dataclass(frozen=True)
+class NewSession:
+    """The row of a session about to begin (what ``create_session`` takes)."""
+
+    token_hash: str
+    user_id: int
+    now: float
+    expires_at: float
+    user_agent: str
+    ip: str
+    notice: str | None = None
+
+
+async def create_session(db: Database, session: NewSession) -> int:
     row = await db.fetch_one(
         sessions.insert()
         .values(
-            token_hash=token_hash,
-            user_id=user_id,
-            created_at=now,
-            last_seen_at=now,
-            authenticated_at=now,
-            expires_at=expires_at,
-            user_agent=user_agent[:512],
-            ip=ip[:64],
-            notice=notice,
+            token_hash=session.token_hash,
+            user_id=session.user_id,
+            created_at=session.now,
+            last_seen_at=session.now,
+            authenticated_at=session.now,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent[:512],
+            ip=session.ip[:64],
+            notice=session.notice,
         )
         .returning(sessions.c.id)
     )
@@ -455,12 +454,6 @@ async def signed_in(db: Database, token_hash: str, now: float, idle_timeout: flo
         await _TOUCH.execute(db, session_id=session.id, touched_before=now - TOUCH_GRANULARITY, now=now)
         session = replace(session, last_seen_at=now)
     return session, user
-
-
-async def touch_session(db: Database, token_hash: str, now: float, idle_timeout: float) -> Session | None:
-    """The live session for a token, its idle clock restarted; None if expired or signed out."""
-    found = await signed_in(db, token_hash, now, idle_timeout)
-    return None if found is None else found[0]
 
 
 _LIST_SESSIONS = _Prepared(
@@ -738,22 +731,7 @@ async def disable_two_factor(db: Database, user_id: int) -> bool:
     return row is not None
 
 
-@dataclass(frozen=True)
-class NewSession:
-    """The row of a session about to begin (what ``create_session`` takes)."""
-
-    token_hash: str
-    user_id: int
-    now: float
-    expires_at: float
-    user_agent: str
-    ip: str
-    notice: str | None = None
-
-
-async def spend_backup_code(
-    db: Database, user_id: int, seen_hash: str, pending_id: int, session: NewSession | None = None
-) -> bool:
+async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_id: int, session: NewSession) -> bool:
     """Use the backup code whose hash was verified: turn 2FA off, spend the pending sign-in, begin ``session``.
 
     All happen in one transaction or none does (a crash in between must not leave the code
@@ -775,17 +753,7 @@ async def spend_backup_code(
             )
             if off is None:
                 raise _Rollback
-            if session is not None:
-                await create_session(
-                    db,
-                    session.token_hash,
-                    session.user_id,
-                    session.now,
-                    session.expires_at,
-                    session.user_agent,
-                    session.ip,
-                    session.notice,
-                )
+            await create_session(db, session)
     except _Rollback:
         return False
     return True

@@ -81,7 +81,7 @@ async def test_user_add_rejects_weak_passwords_and_bad_names(environment, monkey
     assert await run(monkeypatch, "user", "add", name, stdin=password) == 1
     assert message(key) in capsys.readouterr().err
     async with open_services(environment) as svc:
-        assert await store.count_users(svc.db) == 0
+        assert not await store.any_users(svc.db)
 
 
 async def test_user_list(environment, monkeypatch, capsys):
@@ -102,13 +102,15 @@ async def test_user_disable_ends_sessions(environment, monkeypatch, capsys):
     async with open_services(environment) as svc:
         alice = await store.get_user_by_key(svc.db, "alice")
         now = svc.clock()
-        await store.create_session(svc.db, "h" * 64, alice.id, now, now + 3600, "Firefox", "192.0.2.1")
+        await store.create_session(
+            svc.db, store.NewSession("h" * 64, alice.id, now, now + 3600, "Firefox", "192.0.2.1")
+        )
     assert await run(monkeypatch, "user", "disable", "alice") == 0
     assert "Disabled alice" in capsys.readouterr().out
     async with open_services(environment) as svc:
         alice = await store.get_user_by_key(svc.db, "alice")
         assert alice.disabled_at is not None
-        assert await store.touch_session(svc.db, "h" * 64, svc.clock(), 1800) is None
+        assert await store.signed_in(svc.db, "h" * 64, svc.clock(), 1800) is None
 
 
 async def test_user_set_password(environment, monkeypatch, capsys):

@@ -118,8 +118,10 @@ async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(db):
     assert (user.username, user.password_hash, user.created_at) == ("Alice", "$argon2id$old", NOW)
     assert not user.two_factor_on
     assert user.totp_last_step is None and user.backup_code_hash is None
-    session = await store.touch_session(db, token_hash("release-1-token"), NOW + 60, 1800)
-    assert session is not None and session.user_id == 1 and session.ip == "192.0.2.1"
+    found = await store.signed_in(db, token_hash("release-1-token"), NOW + 60, 1800)
+    assert found is not None
+    session, _ = found
+    assert session.user_id == 1 and session.ip == "192.0.2.1"
 
     await store.create_pending_signin(db, token_hash("pending"), 1, NOW, NOW + 300, "Firefox", "192.0.2.1")
     assert await store.get_pending_signin(db, token_hash("pending"), NOW, 5) is not None
@@ -159,7 +161,7 @@ async def test_version_3_adds_an_index_on_every_lookup_path(db):
     assert await migrations.upgrade(db) == 2
     assert await index_names(db) >= migrations.V3_INDEX_NAMES
     assert [e.kind for e in await store.recent_events(db, 1)] == ["2fa.enabled"]
-    assert await store.touch_session(db, token_hash("release-1-token"), NOW + 60, 1800) is not None
+    assert await store.signed_in(db, token_hash("release-1-token"), NOW + 60, 1800) is not None
 
 
 async def test_running_upgrade_again_changes_nothing(db):

@@ -25,7 +25,7 @@ async def test_purge_drops_expired_sessions_and_pending_signins(svc):
     await store.create_user(svc.db, "alice", "alice", "hash", START)
     user = await store.get_user_by_key(svc.db, "alice")
     assert user is not None
-    await store.create_session(svc.db, "h1", user.id, START, START + 60, "ua", "127.0.0.1")
+    await store.create_session(svc.db, store.NewSession("h1", user.id, START, START + 60, "ua", "127.0.0.1"))
     await store.create_pending_signin(svc.db, "p1", user.id, START, START + 60, "ua", "127.0.0.1")
     await store.purge_expired(svc.db, START + 61, svc.settings.idle_timeout)
     assert await store.list_sessions(svc.db, user.id, START, svc.settings.idle_timeout) == []

@@ -143,9 +143,7 @@ async def _session_begun(svc: Services, session: store.NewSession, client: Clien
 async def begin_session(svc: Services, user: store.User, client: Client, notice: str | None = None) -> str:
     """The last step: a new session with a new token (never a reused one)."""
     token, row = _new_session(svc, user, client, notice)
-    await store.create_session(
-        svc.db, row.token_hash, row.user_id, row.now, row.expires_at, row.user_agent, row.ip, row.notice
-    )
+    await store.create_session(svc.db, row)
     await _session_begun(svc, row, client)
     return token
 
