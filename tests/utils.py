@@ -330,3 +330,20 @@ async def session_id_of(svc: Services, ip: str) -> int:
         found += [s.id for s in await account.sessions_of(svc, user) if s.ip == ip]
     assert len(found) == 1, found
     return found[0]
+
+
+def browser_with_cookie(app: object, value: str, name: str = "mirox_session") -> httpx.AsyncClient:
+    """A new browser that presents ``value`` as its session (or other) cookie."""
+    b = new_browser(app, ip="192.0.2.66")
+    b.cookies.set(name, value)
+    return b
+
+
+async def signed_in(b: httpx.AsyncClient) -> bool:
+    """Whether the browser's next request gets the Profile page (not a redirect to a sign-in step)."""
+    response = await b.get("/profile")
+    if response.status_code == 303:
+        assert response.headers["location"].startswith("/signin")
+        return False
+    assert response.status_code == 200
+    return True

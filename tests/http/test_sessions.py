@@ -11,6 +11,7 @@ from server.tables import security_events, sessions
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser_with_cookie,
     cookie_attributes,
     new_browser,
     page_csrf,
@@ -19,26 +20,10 @@ from tests.utils import (
     session_id_of,
     shows,
     sign_in,
+    signed_in,
 )
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
-
-
-def browser_with_cookie(app, value: str):
-    """A new browser that presents ``value`` as its session cookie."""
-    browser = new_browser(app, ip="192.0.2.66")
-    browser.cookies.set("mirox_session", value)
-    return browser
-
-
-async def signed_in(browser) -> bool:
-    """Whether the browser's next request gets the Profile page (not the sign-in redirect)."""
-    response = await browser.get("/profile")
-    if response.status_code == 303:
-        assert response.headers["location"].startswith("/signin")
-        return False
-    assert response.status_code == 200
-    return True
 
 
 # ---- the token ------------------------------------------------------------------------

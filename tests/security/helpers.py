@@ -12,7 +12,7 @@ from server.flows.two_factor import SECOND_FACTOR_KEY
 from server.settings import Settings
 from server.tables import sessions
 from server.web import Services
-from tests.utils import browser, isolated_state, new_browser, signin_csrf, start_signin
+from tests.utils import browser, isolated_state, signin_csrf, start_signin
 
 PARALLEL = 20
 
@@ -61,23 +61,6 @@ def wait_of(html_text: str) -> int:
 def another_backup_code(real: str) -> str:
     """A well-formed backup code that differs from ``real``."""
     return "ZZZZ-ZZZZ" if real != "ZZZZ-ZZZZ" else "YYYY-YYYY"
-
-
-def browser_with_cookie(app: object, value: str, name: str = "mirox_session") -> httpx.AsyncClient:
-    """A new browser that presents ``value`` as its session (or other) cookie."""
-    b = new_browser(app, ip="192.0.2.66")
-    b.cookies.set(name, value)
-    return b
-
-
-async def signed_in(b: httpx.AsyncClient) -> bool:
-    """Whether the browser's next request gets the Profile page (not a redirect to a sign-in step)."""
-    response = await b.get("/profile")
-    if response.status_code == 303:
-        assert response.headers["location"].startswith("/signin")
-        return False
-    assert response.status_code == 200
-    return True
 
 
 def behind_proxy_layer(app: object, settings: Settings, ip: str, headers: dict[str, str]) -> httpx.AsyncClient:

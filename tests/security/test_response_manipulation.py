@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from server.tables import pending_signins, sessions
-from tests.security.helpers import browser_with_cookie, signed_in
 from tests.utils import (
     PROFILE,
     TWO_FACTOR,
+    browser_with_cookie,
     code,
+    signed_in,
     signin_csrf,
     start_signin,
     submit_code,

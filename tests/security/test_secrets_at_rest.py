@@ -7,10 +7,10 @@ from sqlalchemy import String, Text, select
 
 from server.auth.tokens import token_hash
 from server.tables import metadata, sessions
-from tests.security.helpers import browser_with_cookie, signed_in
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser_with_cookie,
     code,
     enable_two_factor,
     enrollment_path,
@@ -18,6 +18,7 @@ from tests.utils import (
     session_cookie,
     sign_in,
     sign_out,
+    signed_in,
     start_signin,
     submit_backup_code,
     submit_code,

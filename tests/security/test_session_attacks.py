@@ -6,11 +6,11 @@ import pytest
 
 from server import store
 from server.flows import account
-from tests.security.helpers import browser_with_cookie, signed_in
 from tests.utils import (
     PASSWORD,
     PROFILE,
     add_user,
+    browser_with_cookie,
     code,
     cookie_attributes,
     post,
@@ -18,6 +18,7 @@ from tests.utils import (
     session_id_of,
     shows,
     sign_in,
+    signed_in,
     start_signin,
     submit_backup_code,
     submit_code,
