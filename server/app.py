@@ -1,15 +1,11 @@
 """The application factory: routes, middleware and lifespan, from one Settings object."""
 
 import functools
-import hashlib
-import hmac
 import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -19,21 +15,16 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.templating import Jinja2Templates
 
-from server import store
-from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
-from server.auth.devices import summarize_user_agent
-from server.auth.passwords import PasswordHasher
+from server import db
 from server.flows import account
 from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
+from server.services import Services, open_services
 from server.settings import Settings
-from server.web import Services, base_context, error_page
+from server.web import error_page
 
 logger = logging.getLogger("mirox")
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 STATUS_MESSAGES = {
     400: "error.bad_request",
@@ -41,25 +32,6 @@ STATUS_MESSAGES = {
     405: "error.method",
     413: "error.too_large",
 }
-
-
-def _keys(settings: Settings) -> list[bytes]:
-    """The encryption keys (current first): from configuration, else from the key file."""
-    if settings.totp_keys:
-        return parse_keys(settings.totp_keys)
-    return load_or_create_key_file(settings.resolved_key_file)
-
-
-def _templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[base_context])
-    templates.env.auto_reload = False  # compiled once per process: no stat() of every template per render
-    templates.env.filters.update(
-        date=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y") if t else "",
-        datetime=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y, %H:%M") if t else "",
-        isodate=lambda t: datetime.fromtimestamp(t).date().isoformat() if t else "",
-        device=summarize_user_agent,
-    )
-    return templates
 
 
 def _allowed_methods(request: Request) -> str:
@@ -75,36 +47,6 @@ def _allowed_methods(request: Request) -> str:
 
 def _announce(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-@asynccontextmanager
-async def open_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Services]:
-    """Connect to the database (creating or upgrading the schema) and yield what requests need."""
-    keys = _keys(settings)
-    if settings.database_url == "":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = store.open_database(settings.resolved_database_url, settings.database_schema)
-    await db.connect()
-    hasher = PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-        limit=settings.hash_threads,
-    )
-    try:
-        await store.upgrade_schema(db)
-        yield Services(
-            settings=settings,
-            db=db,
-            clock=clock,
-            keyring=Keyring(keys),
-            hasher=hasher,
-            csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
-            templates=_templates(),
-        )
-    finally:
-        hasher.close()
-        await store.close_database(db)
 
 
 def create_app(
@@ -148,7 +90,7 @@ def create_app(
         HTTPException: http_error,
         Exception: server_error,
     }
-    for error in store.DB_ERRORS:
+    for error in db.ERRORS:
         handlers[error] = database_down  # type: ignore[index]
 
     app = Starlette(

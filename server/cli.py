@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server import store
-from server.app import open_services
+from server import db, store
 from server.flows import account, two_factor
-from server.flows.signin import username_key
+from server.flows.account import username_key
 from server.messages import message
+from server.services import open_services
 from server.settings import Settings, SettingsError
 
 FLAG_SETTINGS = ("host", "port", "database_url", "data_dir", "workers", "root_path", "trusted_proxies")
@@ -100,7 +100,7 @@ async def run_keys_rotate(settings: Settings) -> int:
 
 async def run_db_upgrade(settings: Settings) -> int:
     async with open_services(settings) as svc:
-        version = await store.schema_version(svc.db)
+        version = await db.schema_version(svc.db)
     print(f"Schema is at version {version}.")
     return 0
 

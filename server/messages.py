@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     # enrollment
     "enroll.expired": "This setup has expired or was replaced by a newer one. Click Enable to start again.",
     "enroll.already_on": "Two-factor authentication is already on.",
+    "enroll.qr_title": "QR code for {issuer} two-factor setup",
     # Security card
     "card.enabled": "Two-factor authentication is on. Every sign-in now asks for a code from your app.",
     "card.disabled": "Two-factor authentication is off. Sign-in now asks only for your password.",
@@ -37,6 +38,16 @@ MESSAGES: dict[str, str] = {
         "Click Enable to set it up again with a fresh QR scan."
     ),
     "card.offer_signout": "Sign out your other sessions too, in case someone else is using them.",
+    # the code prompts of the Security card
+    "prompt.check.title": "Check 2FA",
+    "prompt.check.intro": "Enter a current code from your authenticator app. This is a dry run: nothing on your account changes.",
+    "prompt.check.submit": "Check code",
+    "prompt.backup.title": "New Backup Codes",
+    "prompt.backup.intro": "Enter a current code from your authenticator app. Your previous backup code stops working at once.",
+    "prompt.backup.submit": "Issue new backup code",
+    "prompt.disable.title": "Disable two-factor authentication",
+    "prompt.disable.intro": "Enter a current code from your authenticator app to turn two-factor authentication off.",
+    "prompt.disable.submit": "Disable 2FA",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
     "reauth.invalid": "That password is not correct.",
@@ -53,7 +64,6 @@ MESSAGES: dict[str, str] = {
     "error.too_large": "The request was too large.",
     "error.unavailable": "The account service cannot reach its database right now. Try again in a minute.",
     "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.",
-    "error.signin_required": "Sign in to continue.",
 }
 
 EVENTS: dict[str, str] = {

@@ -5,13 +5,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from server.handlers import profile, sessions, signin, two_factor
+from server.handlers import profile, reauth, sessions, signin, two_factor
+from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
-from server.web import Access, Endpoint, guarded
+from server.web import Access, Endpoint, GuardedRoute, Rule
 
 
-def route(path: str, endpoint: Endpoint, name: str, access: Access, methods: tuple[str, ...] = ("GET",)) -> Route:
-    return Route(path, guarded(endpoint, access), name=name, methods=list(methods))
+def route(path: str, endpoint: Endpoint, name: str, rule: Access | Rule, methods: tuple[str, ...] = ("GET",)) -> Route:
+    return GuardedRoute(path, endpoint, name, rule if isinstance(rule, Rule) else Rule(rule), methods)
 
 
 async def healthz(request: Request) -> Response:
@@ -27,6 +28,19 @@ register_url_convertor("id", DATABASE_ID)
 
 USER, PENDING, PUBLIC = Access.USER, Access.PENDING, Access.PUBLIC
 POST = ("POST",)
+
+# Signed in, and 2FA on (else "2FA is off", before any password prompt) or off (else "already on").
+WITH_2FA = Rule(USER, precondition=two_factor_on)
+# Sensitive: the password within the last Settings.reauth_window, else the password prompt first.
+# The enrollment steps are not: an enrollment exists only after a fresh Enable, for its session.
+FRESH = Rule(USER, fresh=True)
+FRESH_WITHOUT_2FA = Rule(USER, fresh=True, precondition=two_factor_off)
+FRESH_WITH_2FA = Rule(USER, fresh=True, precondition=two_factor_on)
+
+
+def fresh_submit(opens: str) -> Rule:
+    """A fresh submit that needs a code: after the password its dialog (the route ``opens``) opens."""
+    return Rule(USER, fresh=True, resume=opens, precondition=two_factor_on)
 
 
 def routes() -> list[BaseRoute]:
@@ -44,18 +58,26 @@ def routes() -> list[BaseRoute]:
         route("/setup", signin.setup_page, "setup", PUBLIC),
         route("/setup", signin.setup_submit, "setup_submit", PUBLIC, POST),
         route("/profile", profile.profile, "profile", USER),
-        route("/profile/reauth", two_factor.reauth_submit, "reauth", USER, POST),
-        route("/profile/2fa/enable", two_factor.enable, "enable_2fa", USER, POST),
+        route("/profile/reauth", reauth.reauth_submit, "reauth", USER, POST),
+        route("/profile/2fa/enable", two_factor.enable, "enable_2fa", FRESH_WITHOUT_2FA, POST),
         route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", USER),
         route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", USER, POST),
-        route("/profile/2fa/check", two_factor.check_page, "check_2fa", USER),
-        route("/profile/2fa/check", two_factor.check_submit, "check_2fa_submit", USER, POST),
-        route("/profile/2fa/backup-code", two_factor.backup_page, "new_backup_code", USER),
-        route("/profile/2fa/backup-code", two_factor.backup_submit, "new_backup_code_submit", USER, POST),
-        route("/profile/2fa/disable", two_factor.disable_page, "disable_2fa", USER),
-        route("/profile/2fa/disable", two_factor.disable_submit, "disable_2fa_submit", USER, POST),
+        route("/profile/2fa/check", two_factor.check_page, "check_2fa", WITH_2FA),
+        route("/profile/2fa/check", two_factor.check_submit, "check_2fa_submit", WITH_2FA, POST),
+        route("/profile/2fa/backup-code", two_factor.backup_page, "new_backup_code", FRESH_WITH_2FA),
+        route(
+            "/profile/2fa/backup-code",
+            two_factor.backup_submit,
+            "new_backup_code_submit",
+            fresh_submit("new_backup_code"),
+            POST,
+        ),
+        route("/profile/2fa/disable", two_factor.disable_page, "disable_2fa", FRESH_WITH_2FA),
+        route(
+            "/profile/2fa/disable", two_factor.disable_submit, "disable_2fa_submit", fresh_submit("disable_2fa"), POST
+        ),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
-        route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", USER, POST),
+        route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
         Route("/healthz", healthz, name="healthz"),
         Mount("/static", static_files(), name="static"),
     ]

@@ -1,30 +1,19 @@
-"""Every database statement of the app: async functions over the Core tables.
+"""Every database statement of the app, and the records they return.
 
-This is the only module that talks to ``databases``. Anything single-use or
-shared between server processes is changed by one conditional statement whose
-``RETURNING`` row says who won, so it holds on SQLite and on PostgreSQL alike.
+Statements are SQLAlchemy Core over ``server.tables``, run through ``server.db`` (which owns
+connections, transactions and the driver). Anything single-use or shared between server
+processes is changed by one conditional statement whose ``RETURNING`` row says who won, so
+it holds on SQLite and on PostgreSQL alike.
 """
 
-import os
-import sqlite3
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-import aiosqlite
-import asyncpg
-from databases import Database, DatabaseURL
-from databases.backends.sqlite import SQLitePool
+from databases import Database
 from sqlalchemy import Float, Integer, bindparam, case, cast, delete, literal, or_, select, update
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from server import migrations
 from server.auth.throttle import Policy, delay_after
+from server.db import Prepared, Rollback, insert, record, transaction
 from server.tables import (
     enrollments,
     pending_signins,
@@ -34,196 +23,6 @@ from server.tables import (
     throttle,
     users,
 )
-
-DB_ERRORS: tuple[type[BaseException], ...] = (
-    sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    # Raised when a query runs on a connection PostgreSQL has just ended (restart,
-    # failover, pg_terminate_backend) before asyncpg noticed; the pool replaces it.
-    asyncpg.InternalClientError,
-    ConnectionError,
-    OSError,
-)
-"""Driver errors that mean "the database is unavailable right now" (answered with 503)."""
-
-
-class _SQLiteConnection(sqlite3.Connection):
-    """A SQLite connection with the pragmas the app relies on."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.execute("PRAGMA busy_timeout = 10000")
-        self._use_wal()
-        self.execute("PRAGMA synchronous = NORMAL")
-        self.execute("PRAGMA foreign_keys = ON")
-
-    def _use_wal(self) -> None:
-        """Switch a new database file to WAL once; the mode sticks to the file.
-
-        Switching ignores the busy timeout: two connections switching a new file at the same
-        moment (two processes starting together) get "database is locked". Retry briefly.
-        """
-        for attempt in range(100):
-            if self.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            try:
-                self.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError:
-                if attempt == 99:
-                    raise
-                time.sleep(0.01)
-
-
-IDLE_SQLITE_CONNECTIONS = 8
-
-
-class _ReusingSQLitePool(SQLitePool):
-    """``databases``' SQLite pool, keeping a few connections open between requests.
-
-    ``databases`` opens a new SQLite connection, and aiosqlite a new thread, on every
-    acquire: more than half the cost of a small page. Up to ``IDLE_SQLITE_CONNECTIONS``
-    are kept instead. A connection left inside a transaction is closed, never reused, and
-    so is one whose file was deleted or replaced since it was opened (a restored backup):
-    the next request opens whatever file is at the path now.
-    """
-
-    def __init__(self, url: DatabaseURL, **options: Any) -> None:
-        super().__init__(url, **options)
-        self._path = url.database
-        self._idle: list[aiosqlite.Connection] = []
-        self._files: dict[int, tuple[int, int]] = {}
-
-    def _file(self) -> tuple[int, int] | None:
-        try:
-            found = os.stat(self._path)
-        except OSError:
-            return None
-        return found.st_dev, found.st_ino
-
-    async def acquire(self) -> aiosqlite.Connection:
-        file = self._file()
-        while self._idle:
-            connection = self._idle.pop()
-            if file is not None and self._files.get(id(connection)) == file:
-                return connection
-            await self._close(connection)
-        connection = await super().acquire()
-        if (opened := self._file()) is not None:
-            self._files[id(connection)] = opened
-        return connection
-
-    async def release(self, connection: aiosqlite.Connection) -> None:
-        """Keep the connection for the next acquire (which checks its file) unless it is in a transaction."""
-        reusable = id(connection) in self._files and not connection.in_transaction
-        if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
-            self._idle.append(connection)
-        else:
-            await self._close(connection)
-
-    async def _close(self, connection: aiosqlite.Connection) -> None:
-        self._files.pop(id(connection), None)
-        await super().release(connection)
-
-    async def close_idle(self) -> None:
-        while self._idle:
-            await self._close(self._idle.pop())
-
-
-def open_database(url: str, schema: str | None = None) -> Database:
-    """A ``Database`` for ``url``; ``schema`` sets the PostgreSQL search path."""
-    if url.startswith("sqlite"):
-        db = Database(url, factory=_SQLiteConnection)
-        backend = db._backend  # databases 0.9 has no option for this; the version is pinned
-        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)  # type: ignore[attr-defined]
-        return db
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-    # The application name lets an operator (or a test) find the connections of one
-    # process in pg_stat_activity, e.g. to end them with pg_terminate_backend.
-    server_settings = {"application_name": f"mirox-{os.getpid()}"}
-    if schema:
-        server_settings["search_path"] = schema
-    return Database(url, command_timeout=15, server_settings=server_settings)
-
-
-async def close_database(db: Database) -> None:
-    """Close every connection: the idle SQLite ones kept between requests, and the pool."""
-    pool = getattr(db._backend, "_pool", None)
-    if isinstance(pool, _ReusingSQLitePool):
-        await pool.close_idle()
-    await db.disconnect()
-
-
-async def upgrade_schema(db: Database) -> int:
-    """Create or upgrade the schema; return the version found before."""
-    return await migrations.upgrade(db)
-
-
-async def schema_version(db: Database) -> int:
-    return await migrations.current_version(db)
-
-
-@asynccontextmanager
-async def transaction(db: Database) -> AsyncIterator[None]:
-    """One transaction; on SQLite its first statement must be a write."""
-    async with db.transaction():
-        yield
-
-
-class _Prepared:
-    """A statement compiled once per dialect and run on the driver directly.
-
-    ``databases`` compiles every statement on every call (about a millisecond for the
-    session lookup, more than the query itself); the statements every request runs are
-    compiled once instead. They run on the connection the request holds, inside its
-    transaction if any.
-    """
-
-    def __init__(self, statement: Any) -> None:
-        self._statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
-
-    def _sql(self, db: Database, values: dict[str, Any]) -> tuple[str, list[Any]]:
-        name = db.url.dialect
-        if name not in self._compiled:
-            dialect = asyncpg_dialect.dialect() if name == "postgresql" else sqlite.dialect(paramstyle="qmark")
-            compiled = self._statement.compile(dialect=dialect)
-            self._compiled[name] = (compiled.string, tuple(compiled.positiontup or ()), compiled.params)
-        sql, names, defaults = self._compiled[name]
-        return sql, [values[n] if n in values else defaults[n] for n in names]
-
-    async def fetch_all(self, db: Database, **values: Any) -> list[dict[str, Any]]:
-        sql, args = self._sql(db, values)
-        async with db.connection() as connection:
-            raw = connection.raw_connection
-            if _is_sqlite(db):
-                async with raw.execute(sql, args) as cursor:
-                    names = [d[0] for d in cursor.description]
-                    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
-            return [dict(record) for record in await raw.fetch(sql, *args)]
-
-    async def fetch_one(self, db: Database, **values: Any) -> dict[str, Any] | None:
-        sql, args = self._sql(db, values)
-        async with db.connection() as connection:
-            raw = connection.raw_connection
-            if _is_sqlite(db):
-                async with raw.execute(sql, args) as cursor:
-                    row = await cursor.fetchone()
-                    return None if row is None else dict(zip((d[0] for d in cursor.description), row, strict=True))
-            record = await raw.fetchrow(sql, *args)
-            return None if record is None else dict(record)
-
-    async def execute(self, db: Database, **values: Any) -> None:
-        sql, args = self._sql(db, values)
-        async with db.connection() as connection:
-            raw = connection.raw_connection
-            if _is_sqlite(db):
-                async with raw.execute(sql, args):
-                    return
-            await raw.execute(sql, *args)
-
 
 # ---- users ------------------------------------------------------------------
 
@@ -247,26 +46,10 @@ class User:
         return self.totp_secret_sealed is not None
 
 
-def _user(row: Any) -> User | None:
-    if row is None:
-        return None
-    return User(
-        id=row["id"],
-        username=row["username"],
-        password_hash=row["password_hash"],
-        created_at=row["created_at"],
-        disabled_at=row["disabled_at"],
-        totp_secret_sealed=row["totp_secret_sealed"],
-        totp_enabled_at=row["totp_enabled_at"],
-        totp_last_step=row["totp_last_step"],
-        backup_code_hash=row["backup_code_hash"],
-    )
-
-
 async def create_user(db: Database, username: str, username_key: str, password_hash: str, now: float) -> bool:
     """Insert an account; False when the name is taken."""
     row = await db.fetch_one(
-        _insert(db, users)
+        insert(db, users)
         .values(username=username, username_key=username_key, password_hash=password_hash, created_at=now)
         .on_conflict_do_nothing(index_elements=[users.c.username_key])
         .returning(users.c.id)
@@ -286,27 +69,25 @@ async def create_first_user(
                 .returning(setup_tokens.c.token_hash)
             )
             if spent is None or not await create_user(db, username, username_key, password_hash, now):
-                raise _Rollback
-    except _Rollback:
+                raise Rollback
+    except Rollback:
         return False
     return True
 
 
-class _Rollback(Exception):
-    """Raised inside a transaction to undo it when a conditional step lost."""
-
-
 async def get_user(db: Database, user_id: int) -> User | None:
-    return _user(await db.fetch_one(select(users).where(users.c.id == user_id)))
+    row = await db.fetch_one(select(users).where(users.c.id == user_id))
+    return None if row is None else record(User, row)
 
 
 async def get_user_by_key(db: Database, username_key: str) -> User | None:
-    return _user(await db.fetch_one(select(users).where(users.c.username_key == username_key)))
+    row = await db.fetch_one(select(users).where(users.c.username_key == username_key))
+    return None if row is None else record(User, row)
 
 
 async def list_users(db: Database) -> list[User]:
     rows = await db.fetch_all(select(users).order_by(users.c.username_key))
-    return [u for u in map(_user, rows) if u is not None]
+    return [record(User, row) for row in rows]
 
 
 async def any_users(db: Database) -> bool:
@@ -369,20 +150,6 @@ class Session:
     notice: str | None
 
 
-def _session(row: Any) -> Session:
-    return Session(
-        id=row["id"],
-        user_id=row["user_id"],
-        created_at=row["created_at"],
-        last_seen_at=row["last_seen_at"],
-        authenticated_at=row["authenticated_at"],
-        expires_at=row["expires_at"],
-        user_agent=row["user_agent"],
-        ip=row["ip"],
-        notice=row["notice"],
-    )
-
-
 @dataclass(frozen=True)
 class NewSession:
     """The row of a session about to begin (what ``create_session`` takes)."""
@@ -419,7 +186,7 @@ async def create_session(db: Database, session: NewSession) -> int:
 TOUCH_GRANULARITY = 1.0
 """Seconds between two writes of a session's activity mark: idle expiry is exact to the second."""
 
-_SIGNED_IN = _Prepared(
+_SIGNED_IN = Prepared(
     select(*(c.label(f"s_{c.name}") for c in sessions.c), *(c.label(f"u_{c.name}") for c in users.c))
     .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
     .where(
@@ -429,7 +196,7 @@ _SIGNED_IN = _Prepared(
         users.c.disabled_at.is_(None),
     )
 )
-_TOUCH = _Prepared(
+_TOUCH = Prepared(
     update(sessions)
     .where(sessions.c.id == bindparam("session_id"), sessions.c.last_seen_at <= bindparam("touched_before"))
     .values(last_seen_at=bindparam("now"))
@@ -447,16 +214,14 @@ async def signed_in(db: Database, token_hash: str, now: float, idle_timeout: flo
     row = await _SIGNED_IN.fetch_one(db, token_hash=token_hash, idle_since=now - idle_timeout, now=now)
     if row is None:
         return None
-    session = _session({c.name: row[f"s_{c.name}"] for c in sessions.c})
-    user = _user({c.name: row[f"u_{c.name}"] for c in users.c})
-    assert user is not None
+    session, user = record(Session, row, "s_"), record(User, row, "u_")
     if now - session.last_seen_at >= TOUCH_GRANULARITY:
         await _TOUCH.execute(db, session_id=session.id, touched_before=now - TOUCH_GRANULARITY, now=now)
         session = replace(session, last_seen_at=now)
     return session, user
 
 
-_LIST_SESSIONS = _Prepared(
+_LIST_SESSIONS = Prepared(
     select(sessions)
     .where(
         sessions.c.user_id == bindparam("user_id"),
@@ -469,7 +234,7 @@ _LIST_SESSIONS = _Prepared(
 
 async def list_sessions(db: Database, user_id: int, now: float, idle_timeout: float) -> list[Session]:
     rows = await _LIST_SESSIONS.fetch_all(db, user_id=user_id, idle_since=now - idle_timeout, now=now)
-    return [_session(r) for r in rows]
+    return [record(Session, row) for row in rows]
 
 
 async def delete_session(db: Database, session_id: int, user_id: int) -> bool:
@@ -536,7 +301,7 @@ async def claim_attempt(db: Database, key: str, now: float, policy: Policy) -> f
     burst of parallel guesses cannot slip past the limit.
     """
     await db.execute(
-        _insert(db, throttle)
+        insert(db, throttle)
         .values(key=key, failures=0, next_allowed_at=0.0, updated_at=now)
         .on_conflict_do_nothing(index_elements=[throttle.c.key])
     )
@@ -635,9 +400,7 @@ async def get_pending_signin(db: Database, token_hash: str, now: float, max_atte
             pending_signins.c.attempts < max_attempts,
         )
     )
-    if row is None:
-        return None
-    return PendingSignin(id=row["id"], user_id=row["user_id"], expires_at=row["expires_at"], attempts=row["attempts"])
+    return None if row is None else record(PendingSignin, row)
 
 
 async def claim_pending_attempt(db: Database, pending_id: int, now: float, max_attempts: int) -> int | None:
@@ -661,10 +424,6 @@ async def consume_pending_signin(db: Database, pending_id: int) -> bool:
         delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
     )
     return row is not None
-
-
-async def delete_pending_signin(db: Database, token_hash: str) -> None:
-    await db.execute(delete(pending_signins).where(pending_signins.c.token_hash == token_hash))
 
 
 # ---- two-factor state ------------------------------------------------------------------
@@ -699,7 +458,7 @@ async def replace_backup_code(db: Database, user_id: int, old_hash: str | None, 
 
 async def users_with_secrets(db: Database) -> list[User]:
     rows = await db.fetch_all(select(users).where(users.c.totp_secret_sealed.is_not(None)))
-    return [u for u in map(_user, rows) if u is not None]
+    return [record(User, row) for row in rows]
 
 
 async def replace_sealed_secret(db: Database, user_id: int, old: str, new: str) -> bool:
@@ -744,7 +503,7 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
                 delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
             )
             if spent is None:
-                raise _Rollback
+                raise Rollback
             off = await db.fetch_one(
                 update(users)
                 .where(users.c.id == user_id, users.c.backup_code_hash == seen_hash)
@@ -752,9 +511,9 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
                 .returning(users.c.id)
             )
             if off is None:
-                raise _Rollback
+                raise Rollback
             await create_session(db, session)
-    except _Rollback:
+    except Rollback:
         return False
     return True
 
@@ -787,7 +546,7 @@ async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> 
         "expires_at": enrollment.expires_at,
     }
     await db.execute(
-        _insert(db, enrollments)
+        insert(db, enrollments)
         .values(user_id=enrollment.user_id, **values)
         .on_conflict_do_update(index_elements=[enrollments.c.user_id], set_=values)
     )
@@ -804,16 +563,7 @@ async def get_enrollment(
             enrollments.c.expires_at > now,
         )
     )
-    if row is None:
-        return None
-    return Enrollment(
-        id=row["id"],
-        user_id=row["user_id"],
-        session_id=row["session_id"],
-        secret_sealed=row["secret_sealed"],
-        backup_code_sealed=row["backup_code_sealed"],
-        expires_at=row["expires_at"],
-    )
+    return None if row is None else record(Enrollment, row)
 
 
 async def complete_enrollment(
@@ -833,7 +583,7 @@ async def complete_enrollment(
                 .returning(enrollments.c.id)
             )
             if spent is None:
-                raise _Rollback
+                raise Rollback
             enabled = await db.fetch_one(
                 update(users)
                 .where(users.c.id == enrollment.user_id, users.c.totp_secret_sealed.is_(None))
@@ -846,8 +596,8 @@ async def complete_enrollment(
                 .returning(users.c.id)
             )
             if enabled is None:
-                raise _Rollback
-    except _Rollback:
+                raise Rollback
+    except Rollback:
         return False
     return True
 
@@ -873,7 +623,7 @@ async def record_event(db: Database, user_id: int, kind: str, now: float, ip: st
     )
 
 
-_RECENT_EVENTS = _Prepared(
+_RECENT_EVENTS = Prepared(
     select(security_events)
     .where(security_events.c.user_id == bindparam("user_id"))
     .order_by(security_events.c.at.desc(), security_events.c.id.desc())
@@ -883,7 +633,7 @@ _RECENT_EVENTS = _Prepared(
 
 async def recent_events(db: Database, user_id: int, limit: int = 10) -> list[Event]:
     rows = await _RECENT_EVENTS.fetch_all(db, user_id=user_id, limit=limit)
-    return [Event(kind=r["kind"], at=r["at"], ip=r["ip"], device=r["device"]) for r in rows]
+    return [record(Event, row) for row in rows]
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -892,11 +642,3 @@ async def recent_events(db: Database, user_id: int, limit: int = 10) -> list[Eve
 def _seconds(value: float) -> Any:
     """A typed time literal (asyncpg cannot infer the type of a bare parameter inside CASE)."""
     return cast(literal(value), Float)
-
-
-def _is_sqlite(db: Database) -> bool:
-    return db.url.dialect != "postgresql"
-
-
-def _insert(db: Database, table: Any) -> Any:
-    return sqlite_insert(table) if _is_sqlite(db) else pg_insert(table)

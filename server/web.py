@@ -11,36 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from databases import Database
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.templating import Jinja2Templates
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
-from server import static, store
-from server.auth.crypto import Keyring
-from server.auth.passwords import PasswordHasher
-from server.auth.tokens import csrf_ok, csrf_token, new_token, token_hash
+from server import static
+from server.auth.tokens import csrf_ok, csrf_token, new_token
+from server.flows import account
 from server.messages import message
-from server.settings import Settings
+from server.services import Client, Services
+from server.store import PendingSignin
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Precondition = Callable[[Request], Awaitable[Response | None]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_LIMITS = {"max_files": 0, "max_fields": 50, "max_part_size": 8 * 1024}
-
-
-@dataclass(frozen=True)
-class Services:
-    """What a request needs from the running app (the lifespan state)."""
-
-    settings: Settings
-    db: Database
-    clock: Callable[[], float]
-    keyring: Keyring
-    hasher: PasswordHasher
-    csrf_key: bytes
-    templates: Jinja2Templates
 
 
 class Access(enum.Enum):
@@ -52,11 +39,31 @@ class Access(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Client:
-    """Where a request comes from, for sessions and the activity log."""
+class Rule:
+    """What the guard checks before a route's endpoint runs, in this order.
 
-    ip: str
-    user_agent: str
+    ``access``: who may open it. ``precondition``: a check of the account's state whose
+    answer (a response) comes before anything else, e.g. "2FA is off" on Disable, so that
+    answer never waits behind a password prompt. ``fresh``: a sensitive action that needs
+    the password within ``Settings.reauth_window``; a stale session gets the password prompt,
+    which names this route, and after the password the guard continues with ``resume`` (the
+    route that opens the action: a submit that needs a code reopens its prompt) or, when
+    ``resume`` is None, with this route itself.
+    """
+
+    access: Access
+    fresh: bool = False
+    resume: str | None = None
+    precondition: Precondition | None = None
+
+
+class GuardedRoute(Route):
+    """A route whose endpoint runs behind ``guarded`` with the route's ``Rule``."""
+
+    def __init__(self, path: str, handler: Endpoint, name: str, rule: Rule, methods: tuple[str, ...]) -> None:
+        super().__init__(path, guarded(handler, rule, name), name=name, methods=list(methods))
+        self.handler = handler
+        self.rule = rule
 
 
 def services(request: Request) -> Services:
@@ -162,10 +169,9 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The partial for htmx requests, the page (which includes it) for everyone else."""
-    template = partial if is_htmx(request) else page
-    response = services(request).templates.TemplateResponse(
-        request, template, {**(context or {}), "partial": partial}, status_code=status, headers=headers
-    )
+    template = services(request).templates.get_template(partial if is_htmx(request) else page)
+    html = template.render({**base_context(request), **(context or {}), "partial": partial})
+    response = HTMLResponse(html, status_code=status, headers=headers)
     response.headers["Vary"] = "HX-Request, Cookie"
     return response
 
@@ -207,14 +213,11 @@ def _csrf_binding(request: Request) -> str | None:
     return None
 
 
-def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
-    """Load the session, enforce the route's access rule and CSRF, then call ``endpoint``."""
+def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
+    """Load the session, enforce CSRF and the route's rule, then call ``endpoint``."""
+    access = rule.access
 
     async def guard(request: Request) -> Response:
-        async with services(request).db.connection():
-            return await _guarded(request)
-
-    async def _guarded(request: Request) -> Response:
         svc = services(request)
         if any("\x00" in str(value) for value in request.path_params.values()):
             return error_page(request, 404, "error.not_found")  # no id holds one; PostgreSQL would fail
@@ -223,7 +226,7 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
         request.state.session = None
         token = request.cookies.get(cookie_name(request, "session"))
         if token:
-            found = await store.signed_in(svc.db, token_hash(token), now, svc.settings.idle_timeout)
+            found = await account.signed_in(svc, token, now)
             if found is not None:
                 request.state.session, request.state.user = found
 
@@ -254,6 +257,10 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
             if request.state.pending is None:
                 target = href(request, "home") if request.state.user else href(request, "signin", {"m": "expired"})
                 return redirect(request, target)
+        if rule.precondition is not None and (refusal := await rule.precondition(request)) is not None:
+            return refusal
+        if rule.fresh and account.needs_reauth(svc, request.state.session):
+            return reauth_prompt(request, name)
 
         response = await endpoint(request)
         if fresh_binding is not None:
@@ -265,13 +272,34 @@ def guarded(endpoint: Endpoint, access: Access) -> Endpoint:
     return guard
 
 
-async def pending_signin_of(request: Request) -> store.PendingSignin | None:
+async def pending_signin_of(request: Request) -> PendingSignin | None:
     """The valid half-finished sign-in of this browser (password accepted, code outstanding)."""
     token = request.cookies.get(cookie_name(request, "pending"))
-    if not token:
-        return None
-    svc = services(request)
-    return await store.get_pending_signin(svc.db, token_hash(token), svc.clock(), svc.settings.pending_signin_attempts)
+    return await account.pending_signin(services(request), token) if token else None
+
+
+def reauth_prompt(request: Request, then: str, error: str | None = None, status: int = 403, wait: int = 0) -> Response:
+    """The password prompt in front of the fresh route named ``then``."""
+    return render_dialog(request, "partials/reauth.html", {"then": then, "error": error, "wait": wait}, status)
+
+
+def fresh_route(request: Request, name: str) -> GuardedRoute | None:
+    """The fresh route called ``name``: the only places a password prompt may continue to."""
+    for candidate in request.app.routes:
+        if isinstance(candidate, GuardedRoute) and candidate.name == name and candidate.rule.fresh:
+            return candidate
+    return None
+
+
+async def resume(request: Request, refused: GuardedRoute) -> Response:
+    """Continue the action ``refused`` asked the password for (the session is fresh now)."""
+    target = refused
+    if refused.rule.resume is not None:
+        target = next(r for r in request.app.routes if isinstance(r, GuardedRoute) and r.name == refused.rule.resume)
+    precondition = target.rule.precondition
+    if precondition is not None and (refusal := await precondition(request)) is not None:
+        return refusal
+    return await target.handler(request)
 
 
 def render_dialog(

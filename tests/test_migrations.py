@@ -9,6 +9,7 @@ from sqlalchemy import column, insert, table, text
 
 from server import migrations, store
 from server.auth.tokens import token_hash
+from server.db import close_database, open_database, schema_version, upgrade_schema
 from server.tables import metadata
 
 NOW = 1_800_000_000.0
@@ -19,12 +20,12 @@ V2_TABLES = {"pending_signins", "enrollments", "security_events"}
 @pytest.fixture
 async def db(database) -> AsyncIterator[Database]:
     url, schema = database
-    connection = store.open_database(url, schema)
+    connection = open_database(url, schema)
     await connection.connect()
     try:
         yield connection
     finally:
-        await store.close_database(connection)
+        await close_database(connection)
 
 
 async def table_names(db: Database) -> set[str]:
@@ -181,20 +182,20 @@ async def test_running_upgrade_again_changes_nothing(db):
 async def test_new_database_goes_straight_to_the_latest_version(db):
     """An empty database is built by the same steps, up to the latest version."""
     assert await migrations.current_version(db) == 0
-    assert await store.upgrade_schema(db) == 0
-    assert await store.schema_version(db) == migrations.LATEST
+    assert await upgrade_schema(db) == 0
+    assert await schema_version(db) == migrations.LATEST
     assert {t.name for t in metadata.sorted_tables} <= await table_names(db)
 
 
 async def test_concurrent_upgrades_build_the_schema_once(database, db):
     """Two processes starting together on an empty database: one builds the schema, the other waits and finds it."""
     url, schema = database
-    other = store.open_database(url, schema)
+    other = open_database(url, schema)
     await other.connect()
     try:
         results = await asyncio.gather(migrations.upgrade(db), migrations.upgrade(other))
     finally:
-        await store.close_database(other)
+        await close_database(other)
     assert sorted(results) == [0, migrations.LATEST]
     assert await migrations.current_version(db) == migrations.LATEST
     rows = await db.fetch_all(text("SELECT version FROM schema_version"))

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from server import store
+from server.db import close_database, open_database, upgrade_schema
 
 
 @pytest.fixture
 async def db(tmp_path: Path, no_pg: None):
-    database = store.open_database(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    database = open_database(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
     await database.connect()
-    await store.upgrade_schema(database)
+    await upgrade_schema(database)
     yield database
-    await store.close_database(database)
+    await close_database(database)
 
 
 async def test_connections_are_reused_between_uses(db):

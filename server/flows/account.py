@@ -5,11 +5,16 @@ import re
 from server import store
 from server.auth.devices import summarize_user_agent
 from server.auth.tokens import new_token, token_hash
-from server.flows.signin import claim_password_attempt, password_accepted, password_throttle_keys, username_key
-from server.web import Client, Services
+from server.flows import throttling
+from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MIN_PASSWORD = 10
+
+
+def username_key(username: str) -> str:
+    """What makes two account names the same name."""
+    return username.strip().casefold()
 
 
 def account_problem(username: str, password: str, confirm: str | None = None) -> str | None:
@@ -73,6 +78,16 @@ async def create_first_user(svc: Services, token: str, username: str, password: 
     return None if created else "setup.invalid_link"
 
 
+async def signed_in(svc: Services, token: str, now: float) -> tuple[store.Session, store.User] | None:
+    """The live session of a session cookie's token, and its account."""
+    return await store.signed_in(svc.db, token_hash(token), now, svc.settings.idle_timeout)
+
+
+async def pending_signin(svc: Services, token: str) -> store.PendingSignin | None:
+    """The valid half-finished sign-in of a pending cookie's token."""
+    return await store.get_pending_signin(svc.db, token_hash(token), svc.clock(), svc.settings.pending_signin_attempts)
+
+
 def needs_reauth(svc: Services, session: store.Session) -> bool:
     """Sensitive actions need a full sign-in within the last few minutes."""
     return svc.clock() - session.authenticated_at > svc.settings.reauth_window
@@ -87,13 +102,13 @@ async def reauthenticate(
     address what the account counted, so failures here must have cost the address too.
     """
     now = svc.clock()
-    keys = password_throttle_keys(svc, username_key(user.username), client)
-    wait = await claim_password_attempt(svc, keys, now)
+    keys = throttling.password_keys(svc, username_key(user.username), client)
+    wait = await throttling.claim_password_attempt(svc, keys, now)
     if wait is not None:
         return False, wait
     ok, _ = await svc.hasher.verify(user.password_hash, password)
     if ok:
-        await password_accepted(svc, keys)
+        await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     return ok, 0
 
@@ -121,3 +136,21 @@ async def sign_out_others(svc: Services, user: store.User, session: store.Sessio
 
 async def sign_out(svc: Services, user: store.User, session: store.Session) -> None:
     await store.delete_session(svc.db, session.id, user.id)
+
+
+async def current_user(svc: Services, user: store.User) -> store.User:
+    """The account as the database has it now (an action may have just changed it)."""
+    return await store.get_user(svc.db, user.id) or user
+
+
+async def recent_activity(svc: Services, user: store.User) -> list[store.Event]:
+    return await store.recent_events(svc.db, user.id)
+
+
+async def leave_notice(svc: Services, session: store.Session, notice: str) -> None:
+    """A one-time message for the next Profile page of this session (after a plain form's redirect)."""
+    await store.set_notice(svc.db, session.id, notice)
+
+
+async def take_notice(svc: Services, session: store.Session) -> str | None:
+    return await store.take_notice(svc.db, session)

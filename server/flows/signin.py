@@ -3,108 +3,37 @@
 Nothing that identifies a signed-in user exists before ``begin_session``.
 """
 
-import enum
-from dataclasses import dataclass
-
 from server import store
 from server.auth import backup_codes, totp
 from server.auth.crypto import SealError
 from server.auth.devices import summarize_user_agent
-from server.auth.throttle import Policy, address_bucket, wait_seconds
 from server.auth.tokens import new_token, token_hash
-from server.flows.two_factor import SECOND_FACTOR_KEY, open_secret, second_factor_policy
-from server.web import Client, Services
+from server.flows import throttling
+from server.flows.account import username_key
+from server.flows.outcomes import Outcome, Status
+from server.flows.two_factor import open_secret
+from server.services import Client, Services
 
 
-class Status(enum.Enum):
-    OK = "ok"
-    INVALID = "invalid"
-    THROTTLED = "throttled"
-    NEEDS_SECOND_FACTOR = "needs_second_factor"
-    FORMAT = "format"
-    REUSED = "reused"
-    EXPIRED = "expired"
-    EXHAUSTED = "exhausted"
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a sign-in step decided, and what the next step needs."""
-
-    status: Status
-    user: store.User | None = None
-    token: str | None = None
-    wait: int = 0
-    attempts_left: int = 0
-
-
-def username_key(username: str) -> str:
-    return username.strip().casefold()
-
-
-def password_policies(svc: Services) -> tuple[Policy, Policy]:
-    """Per-account and per-address growing delays for failed passwords."""
-    s = svc.settings
-    return (
-        Policy(s.password_free_attempts, s.throttle_base_delay, s.password_max_delay),
-        Policy(s.password_free_attempts * 4, s.throttle_base_delay, s.address_max_delay),
-    )
-
-
-ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
-
-
-def password_throttle_keys(svc: Services, key: str, client: Client) -> ThrottleKeys:
-    """The address and the account counter of a password attempt (sign-in and password prompt alike).
-
-    Case folding can triple a 64-character name ("ﬃ" is "ffi"), past what the counter's key
-    holds; no account has a key over 64 characters, so such a name counts as its first 64.
-    """
-    account_policy, address_policy = password_policies(svc)
-    return (f"password:address:{address_bucket(client.ip)}", address_policy), (
-        f"password:account:{key[:64]}",
-        account_policy,
-    )
-
-
-async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:
-    """Count the attempt on both counters: None when it may go ahead, else the seconds to wait."""
-    for throttle_key, policy in keys:
-        blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
-        if blocked_until is not None:
-            return wait_seconds(blocked_until, now)
-    return None
-
-
-async def password_accepted(svc: Services, keys: ThrottleKeys) -> None:
-    """Reset the account's counter; forgive the address only the attempts made on this account.
-
-    Clearing the address counter as well would let anyone with an account of their own wipe
-    the failures of guessing at other accounts with a successful sign-in of their own.
-    """
-    (address_key, _), (account_key, _) = keys
-    await store.settle_attempts(svc.db, account_key, address_key)
-
-
-async def check_password(svc: Services, username: str, password: str, client: Client) -> Result:
+async def check_password(svc: Services, username: str, password: str, client: Client) -> Outcome:
     """Step 1: the password. Unknown names cost the same and read the same as wrong passwords."""
     now = svc.clock()
     key = username_key(username)
-    keys = password_throttle_keys(svc, key, client)
-    wait = await claim_password_attempt(svc, keys, now)
+    keys = throttling.password_keys(svc, key, client)
+    wait = await throttling.claim_password_attempt(svc, keys, now)
     if wait is not None:
-        return Result(Status.THROTTLED, wait=wait)
+        return Outcome(Status.THROTTLED, wait=wait)
     user = await store.get_user_by_key(svc.db, key)
     usable = user is not None and user.disabled_at is None
     ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
     if not ok or user is None:
-        return Result(Status.INVALID)
-    await password_accepted(svc, keys)
+        return Outcome(Status.INVALID)
+    await throttling.password_accepted(svc, keys)
     if needs_rehash:
         await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
     if user.two_factor_on:
-        return Result(Status.NEEDS_SECOND_FACTOR, user=user)
-    return Result(Status.OK, user=user)
+        return Outcome(Status.NEEDS_SECOND_FACTOR, user=user)
+    return Outcome(Status.OK, user=user)
 
 
 async def begin_second_factor(svc: Services, user: store.User, client: Client) -> str:
@@ -148,45 +77,43 @@ async def begin_session(svc: Services, user: store.User, client: Client, notice:
     return token
 
 
-async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Result | int:
+async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Outcome | int:
     """Count the attempt on the pending sign-in and on the account: attempts left, or a refusal."""
     now = svc.clock()
     s = svc.settings
     attempt = await store.claim_pending_attempt(svc.db, pending.id, now, s.pending_signin_attempts)
     if attempt is None:
-        return Result(Status.EXHAUSTED)
-    blocked_until = await store.claim_attempt(
-        svc.db, SECOND_FACTOR_KEY.format(pending.user_id), now, second_factor_policy(svc)
-    )
-    if blocked_until is not None:
-        return Result(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+        return Outcome(Status.EXHAUSTED)
+    wait = await throttling.claim_code_attempt(svc, pending.user_id, now)
+    if wait is not None:
+        return Outcome(Status.THROTTLED, wait=wait)
     return s.pending_signin_attempts - attempt
 
 
-async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Result:
+async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Outcome:
     """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
     if code is None:
-        return Result(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+        return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
     left = await _claim_code_attempt(svc, pending)
-    if isinstance(left, Result):
+    if isinstance(left, Outcome):
         return left
     user = await store.get_user(svc.db, pending.user_id)
     if user is None or user.disabled_at is not None:
-        return Result(Status.EXPIRED)
+        return Outcome(Status.EXPIRED)
     return user, left
 
 
-async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Result:
+async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Outcome:
     now = svc.clock()
     await store.record_event(svc.db, user_id, kind, now, client.ip, summarize_user_agent(client.user_agent))
-    return Result(Status.INVALID, attempts_left=left) if left > 0 else Result(Status.EXHAUSTED)
+    return Outcome(Status.INVALID, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
 
 
-async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Result:
+async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Outcome:
     """Step 2 with an authenticator code: accepted once per time step, then a session."""
     code = totp.normalize_code(raw_code)
     attempt = await _attempt(svc, pending, code)
-    if isinstance(attempt, Result):
+    if isinstance(attempt, Outcome):
         return attempt
     user, left = attempt
     if not user.two_factor_on:
@@ -199,17 +126,17 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     if step is None:
         return await _failed(svc, user.id, left, client, "signin.failed_code")
     if not await store.advance_totp_step(svc.db, user.id, step):
-        return Result(Status.REUSED, attempts_left=left) if left > 0 else Result(Status.EXHAUSTED)
+        return Outcome(Status.REUSED, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
     return await _finish(svc, pending, user, client)
 
 
 async def complete_with_backup_code(
     svc: Services, pending: store.PendingSignin, raw_code: str, client: Client
-) -> Result:
+) -> Outcome:
     """Step 2 with the backup code: signs in and turns 2FA off; one use wins."""
     code = backup_codes.normalize(raw_code)
     attempt = await _attempt(svc, pending, code)
-    if isinstance(attempt, Result):
+    if isinstance(attempt, Outcome):
         return attempt
     user, left = attempt
     seen_hash = user.backup_code_hash
@@ -224,21 +151,21 @@ async def complete_with_backup_code(
     await store.record_event(
         svc.db, user.id, "2fa.backup_used", session.now, client.ip, summarize_user_agent(client.user_agent)
     )
-    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+    await throttling.code_accepted(svc, user.id)
     await _session_begun(svc, session, client)
-    return Result(Status.OK, user=user, token=token)
+    return Outcome(Status.OK, user=user, token=token)
 
 
-async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Result:
+async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Outcome:
     if not await store.consume_pending_signin(svc.db, pending.id):
-        return Result(Status.EXPIRED)
+        return Outcome(Status.EXPIRED)
     return await _session_after_second_factor(svc, user, client)
 
 
-async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Result:
-    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Outcome:
+    await throttling.code_accepted(svc, user.id)
     token = await begin_session(svc, user, client)
-    return Result(Status.OK, user=user, token=token)
+    return Outcome(Status.OK, user=user, token=token)
 
 
 async def cancel_second_factor(svc: Services, pending: store.PendingSignin) -> None:

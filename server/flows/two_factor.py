@@ -1,6 +1,5 @@
 """One function per two-factor action of the Security card and the Enable dialog."""
 
-import enum
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -10,29 +9,11 @@ from server.auth import backup_codes, totp
 from server.auth.crypto import SealError
 from server.auth.devices import summarize_user_agent
 from server.auth.qr import qr_svg
-from server.auth.throttle import Policy, wait_seconds
 from server.auth.tokens import new_public_id
-from server.web import Client, Services
-
-SECOND_FACTOR_KEY = "second-factor:user:{}"
-
-
-class Status(enum.Enum):
-    OK = "ok"
-    FORMAT = "format"
-    INVALID = "invalid"
-    REUSED = "reused"
-    THROTTLED = "throttled"
-    EXPIRED = "expired"
-    ALREADY_ON = "already_on"
-    NOT_ON = "not_on"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: Status
-    wait: int = 0
-    backup_code: str | None = None
+from server.flows import throttling
+from server.flows.outcomes import Outcome, Status
+from server.messages import message
+from server.services import Client, Services
 
 
 @dataclass(frozen=True)
@@ -45,11 +26,6 @@ class EnrollmentView:
     uri: str
     qr: Markup
     backup_code: str
-
-
-def second_factor_policy(svc: Services) -> Policy:
-    s = svc.settings
-    return Policy(s.second_factor_free_attempts, s.throttle_base_delay, s.second_factor_max_delay)
 
 
 def _secret_context(user_id: int) -> str:
@@ -104,7 +80,7 @@ def _view(svc: Services, user: store.User, enrollment_id: str, secret: str, code
         secret=secret,
         secret_grouped=totp.group_secret(secret),
         uri=uri,
-        qr=Markup(qr_svg(uri, title=f"QR code for {svc.settings.issuer} two-factor setup")),
+        qr=Markup(qr_svg(uri, title=message("enroll.qr_title", issuer=svc.settings.issuer))),
         backup_code=backup_codes.display(code),
     )
 
@@ -147,13 +123,9 @@ async def confirm_enrollment(
     sealed = svc.keyring.seal(view.secret, _secret_context(user.id))
     if not await store.complete_enrollment(svc.db, enrollment, sealed, backup_hash, step, now):
         return Outcome(Status.EXPIRED)
-    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user.id))
+    await throttling.code_accepted(svc, user.id)
     await _event(svc, user, "2fa.enabled", client)
     return Outcome(Status.OK)
-
-
-async def cancel_enrollment(svc: Services, user: store.User) -> None:
-    await store.cancel_enrollments(svc.db, user.id)
 
 
 # ---- actions that need a current code ---------------------------------------------------
@@ -172,10 +144,9 @@ async def verify_current_code(
     if code is None:
         return Outcome(Status.FORMAT)
     now = svc.clock()
-    key = SECOND_FACTOR_KEY.format(user.id)
-    blocked_until = await store.claim_attempt(svc.db, key, now, second_factor_policy(svc))
-    if blocked_until is not None:
-        return Outcome(Status.THROTTLED, wait=wait_seconds(blocked_until, now))
+    wait = await throttling.claim_code_attempt(svc, user.id, now)
+    if wait is not None:
+        return Outcome(Status.THROTTLED, wait=wait)
     try:
         step = totp.matched_step(open_secret(svc, user), code, now)
     except SealError:
@@ -185,7 +156,7 @@ async def verify_current_code(
         return Outcome(Status.INVALID)
     if consume and not await store.advance_totp_step(svc.db, user.id, step):
         return Outcome(Status.REUSED)
-    await store.clear_attempts(svc.db, key)
+    await throttling.code_accepted(svc, user.id)
     return Outcome(Status.OK)
 
 

@@ -4,8 +4,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account
-from server.handlers.profile import sessions_context
-from server.handlers.two_factor import done, reauth
+from server.handlers.common import done, sessions_context
 from server.web import clear_cookie, client_of, error_page, href, is_htmx, redirect, render, services
 
 
@@ -36,9 +35,11 @@ async def signout_session(request: Request) -> Response:
 
 
 async def signout_others(request: Request) -> Response:
-    """Sign out all other sessions (after a recent password check)."""
+    """Sign out all other sessions (the route asks for a recent password first).
+
+    The answer updates the whole Profile page, as it may come from the password dialog:
+    the session list, the card (its offer to sign out the others goes) and the activity.
+    """
     svc = services(request)
-    if account.needs_reauth(svc, request.state.session):
-        return reauth(request, "signout_others")
     count = await account.sign_out_others(svc, request.state.user, request.state.session, client_of(request))
-    return await _session_list(request, "sessions.signed_out_others" if count else "sessions.none_other")
+    return await done(request, "sessions.signed_out_others" if count else "sessions.none_other", sessions=True)

@@ -5,7 +5,8 @@ from starlette.responses import Response
 
 from server.flows import account
 from server.flows import signin as flow
-from server.flows.signin import Status
+from server.flows.outcomes import Status
+from server.handlers.common import refusal
 from server.web import (
     clear_cookie,
     client_of,
@@ -80,10 +81,9 @@ async def signin_submit(request: Request) -> Response:
         return _signin_page(request, "signin.missing", 422, username)
     client = client_of(request)
     result = await flow.check_password(svc, username, password, client)
-    if result.status is Status.THROTTLED:
-        return _signin_page(request, "signin.throttled", 429, username, wait=result.wait)
-    if result.status is Status.INVALID or result.user is None:
-        return _signin_page(request, "signin.invalid", 422, username)
+    if result.user is None:
+        error, status = refusal(result.status, "signin")
+        return _signin_page(request, error, status, username, wait=result.wait)
     if result.status is Status.NEEDS_SECOND_FACTOR:
         token = await flow.begin_second_factor(svc, result.user, client)
         response = redirect(request, href(request, "two_factor", {"next": next_url}))
@@ -141,13 +141,10 @@ async def _second_factor(request: Request, mode: str) -> Response:
         response = redirect(request, href(request, "signin", {"m": reason}))
         clear_cookie(response, request, "pending")
         return response
+    error, status = refusal(result.status, mode)
     if result.status is Status.THROTTLED:
-        return _code_page(request, mode, "code.throttled", 429, wait=result.wait)
-    error = {
-        Status.FORMAT: "code.format" if mode == "code" else "backup.format",
-        Status.REUSED: "code.reused",
-    }.get(result.status, "code.invalid" if mode == "code" else "backup.invalid")
-    return _code_page(request, mode, error, 422, attempts_left=result.attempts_left)
+        return _code_page(request, mode, error, status, wait=result.wait)
+    return _code_page(request, mode, error, status, attempts_left=result.attempts_left)
 
 
 async def two_factor_submit(request: Request) -> Response:

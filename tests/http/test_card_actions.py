@@ -248,11 +248,11 @@ async def test_failed_disable_is_recorded_as_a_security_event(client, svc, clock
 
 
 SENSITIVE = [
-    ("GET", "/profile/2fa/backup-code", "backup"),
-    ("POST", "/profile/2fa/backup-code", "backup"),
-    ("GET", "/profile/2fa/disable", "disable"),
-    ("POST", "/profile/2fa/disable", "disable"),
-    ("POST", "/sessions/signout-others", "signout_others"),
+    ("GET", "/profile/2fa/backup-code", "new_backup_code"),
+    ("POST", "/profile/2fa/backup-code", "new_backup_code_submit"),
+    ("GET", "/profile/2fa/disable", "disable_2fa"),
+    ("POST", "/profile/2fa/disable", "disable_2fa_submit"),
+    ("POST", "/sessions/signout-others", "sessions_signout_others"),
 ]
 
 
@@ -272,7 +272,7 @@ async def test_enable_asks_for_the_password_11_minutes_after_signin(client, svc,
     await sign_in(client)
     clock.advance(11 * 60)
     response = await post(client, "/profile/2fa/enable")
-    assert asks_for_password(response, "enable")
+    assert asks_for_password(response, "enable_2fa")
     assert "<svg" not in response.text
     assert "manual-secret" not in response.text
 
@@ -312,20 +312,20 @@ async def test_enable_proceeds_after_reauthentication(client, svc, clock):
     await add_user(svc)
     await sign_in(client)
     clock.advance(11 * 60)
-    response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "enable"})
+    response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "enable_2fa"})
     assert response.status_code == 200
     assert "<svg" in response.text and "manual-secret" in response.text
     assert (await post(client, "/profile/2fa/enable")).status_code == 200
 
 
-@pytest.mark.parametrize("then", ["backup", "disable"])
+@pytest.mark.parametrize("then", ["new_backup_code", "disable_2fa"])
 async def test_code_actions_proceed_after_reauthentication(client, svc, clock, enrolled, then):
     """After the right password the code prompt opens, and its submit is accepted."""
     clock.advance(11 * 60)
     response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": then})
     assert response.status_code == 200
     assert 'name="code"' in response.text
-    if then == "backup":
+    if then == "new_backup_code":
         response = await post(client, "/profile/2fa/backup-code", {"code": code(enrolled.secret, clock)})
         assert response.status_code == 200
         assert BACKUP_DISPLAY.fullmatch(text_of(response.text, "backup-code"))
@@ -341,7 +341,7 @@ async def test_signout_others_proceeds_after_reauthentication(client, other_clie
     await sign_in(client)
     await sign_in(other_client)
     clock.advance(11 * 60)
-    response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "signout_others"})
+    response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "sessions_signout_others"})
     assert response.status_code == 303
     assert shows((await client.get(PROFILE)).text, "sessions.signed_out_others")
     assert (await other_client.get(PROFILE)).status_code == 303
@@ -351,7 +351,7 @@ async def test_signout_others_proceeds_after_reauthentication(client, other_clie
 async def test_wrong_password_at_reauthentication_does_not_proceed(client, svc, clock, enrolled):
     """A wrong password is refused with 422 and the action stays locked."""
     clock.advance(11 * 60)
-    response = await post(client, "/profile/reauth", {"password": "not my password", "then": "disable"})
+    response = await post(client, "/profile/reauth", {"password": "not my password", "then": "disable_2fa"})
     assert response.status_code == 422
     assert shows(response.text, "reauth.invalid")
     response = await post(client, "/profile/2fa/disable", {"code": code(enrolled.secret, clock)})

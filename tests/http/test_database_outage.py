@@ -17,7 +17,7 @@ import httpx
 import pytest
 from databases import Database
 
-from server import store
+from server.db import Prepared
 from server.messages import message
 from server.settings import Settings
 from tests.utils import add_user, sign_in
@@ -49,7 +49,7 @@ async def test_driver_error_gives_503_page_and_fragment_then_recovers(client, sv
 
     for method in ("fetch_one", "fetch_all", "execute"):
         monkeypatch.setattr(Database, method, fail)
-        monkeypatch.setattr(store._Prepared, method, fail)  # the per-request statements run on the driver directly
+        monkeypatch.setattr(Prepared, method, fail)  # the per-request statements run on the driver directly
     page = await client.get("/profile")
     assert_unavailable(page)
     assert page.headers["content-type"].startswith("text/html")

@@ -185,7 +185,7 @@ async def test_password_confirmation_dialog(client, svc, clock):
     assert essentials(fragment.text) == essentials(page.text)
     assert essentials(page.text)["actions"] == ["/profile/reauth"]
     assert shows(fragment.text, "reauth.needed")
-    fragment, page = await both(client, "POST", "/profile/reauth", {"password": "wrong one", "then": "enable"})
+    fragment, page = await both(client, "POST", "/profile/reauth", {"password": "wrong one", "then": "enable_2fa"})
     assert fragment.status_code == page.status_code == 422
     assert_fragment(fragment)
     assert_page(page)

@@ -187,10 +187,10 @@ async def test_sign_out_others_asks_for_the_password_after_a_while(client, other
     assert asked.status_code == 403
     assert shows(asked.text, "reauth.needed")
     assert await signed_in(other_client)
-    wrong = await post(client, "/profile/reauth", {"password": "not it", "then": "signout_others"}, htmx=True)
+    wrong = await post(client, "/profile/reauth", {"password": "not it", "then": "sessions_signout_others"}, htmx=True)
     assert wrong.status_code == 422
     assert await signed_in(other_client)
-    done = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "signout_others"}, htmx=True)
+    done = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "sessions_signout_others"}, htmx=True)
     assert done.status_code == 200
     assert html.escape(message("sessions.signed_out_others")) in done.text
     assert not await signed_in(other_client)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from server import store
-from server.flows.two_factor import SECOND_FACTOR_KEY
+from server.flows.throttling import SECOND_FACTOR_KEY
 from server.settings import Settings
 from server.tables import sessions
 from server.web import Services

@@ -196,7 +196,7 @@ async def test_failed_password_prompts_buy_no_extra_guesses(app, client, svc, se
         for n in range(free - 5):
             assert (await try_password(client, f"user{n}")).status_code == 422
         for _ in range(4):
-            response = await post(own, "/profile/reauth", {"password": "not my password", "then": "enable"})
+            response = await post(own, "/profile/reauth", {"password": "not my password", "then": "enable_2fa"})
             assert response.status_code == 422
         own.cookies.clear()
         assert (await sign_in(own, "mallory")).status_code == 303

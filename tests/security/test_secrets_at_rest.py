@@ -116,7 +116,7 @@ async def test_responses_showing_a_secret_or_code_are_not_stored(client, svc, cl
     responses.append(await post(client, base, {"code": wrong_code(secret, clock)}))
     responses.append(await post(client, base, {"code": code(secret, clock)}))
     clock.advance(11 * 60)
-    responses.append(await post(client, "/profile/reauth", {"password": PASSWORD, "then": "backup"}))
+    responses.append(await post(client, "/profile/reauth", {"password": PASSWORD, "then": "new_backup_code"}))
     clock.advance(30)
     issued = await post(client, "/profile/2fa/backup-code", {"code": code(secret, clock)})
     assert 'id="backup-code"' in issued.text

@@ -145,9 +145,9 @@ async def test_reauthentication_is_per_session(client, other_client, svc, clock)
     await start_signin(other_client)
     assert (await submit_code(other_client, code(enrolled.secret, clock))).status_code == 303
     clock.advance(11 * 60)
-    assert (await post(client, "/profile/reauth", {"password": PASSWORD, "then": "disable"})).status_code == 200
+    assert (await post(client, "/profile/reauth", {"password": PASSWORD, "then": "disable_2fa"})).status_code == 200
     response = await other_client.get("/profile/2fa/disable")
-    assert asks_for_password(response, "disable")
+    assert asks_for_password(response, "disable_2fa")
 
 
 async def test_new_password_ends_sessions_and_half_finished_signins(client, other_client, svc, clock):

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 import pytest
 
 from server import store
-from server.flows.signin import username_key
+from server.flows.account import username_key
 from tests.security.helpers import behind_proxy_layer
 from tests.utils import PASSWORD, PROFILE, sign_in
 

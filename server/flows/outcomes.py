@@ -1,0 +1,32 @@
+"""What a flow decided: one vocabulary for every flow, read by the handlers."""
+
+import enum
+from dataclasses import dataclass
+
+from server import store
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    NEEDS_SECOND_FACTOR = "needs_second_factor"
+    FORMAT = "format"
+    INVALID = "invalid"
+    REUSED = "reused"
+    THROTTLED = "throttled"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    ALREADY_ON = "already_on"
+    NOT_ON = "not_on"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A status and what the next step needs: the user and session token of a sign-in, the seconds
+    to wait when throttled, the attempts left of a pending sign-in, a new backup code to show once."""
+
+    status: Status
+    user: store.User | None = None
+    token: str | None = None
+    wait: int = 0
+    attempts_left: int = 0
+    backup_code: str | None = None

@@ -1,0 +1,72 @@
+"""Every failure counter of the app: its key, its policy, and claiming and settling attempts.
+
+Passwords count per account and per address (sign-in and the password prompt alike); codes
+(at sign-in and on the Security card) count per account. An attempt is claimed before it is
+checked, so parallel guesses cannot slip past a limit.
+"""
+
+from server import store
+from server.auth.throttle import Policy, address_bucket, wait_seconds
+from server.services import Client, Services
+
+ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
+
+
+def password_policies(svc: Services) -> tuple[Policy, Policy]:
+    """Per-account and per-address growing delays for failed passwords."""
+    s = svc.settings
+    return (
+        Policy(s.password_free_attempts, s.throttle_base_delay, s.password_max_delay),
+        Policy(s.password_free_attempts * 4, s.throttle_base_delay, s.address_max_delay),
+    )
+
+
+def password_keys(svc: Services, username_key: str, client: Client) -> ThrottleKeys:
+    """The address and the account counter of a password attempt (sign-in and password prompt alike).
+
+    Case folding can triple a 64-character name ("ﬃ" is "ffi"), past what the counter's key
+    holds; no account has a key over 64 characters, so such a name counts as its first 64.
+    """
+    account_policy, address_policy = password_policies(svc)
+    return (f"password:address:{address_bucket(client.ip)}", address_policy), (
+        f"password:account:{username_key[:64]}",
+        account_policy,
+    )
+
+
+async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:
+    """Count the attempt on both counters: None when it may go ahead, else the seconds to wait."""
+    for throttle_key, policy in keys:
+        blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
+        if blocked_until is not None:
+            return wait_seconds(blocked_until, now)
+    return None
+
+
+async def password_accepted(svc: Services, keys: ThrottleKeys) -> None:
+    """Reset the account's counter; forgive the address only the attempts made on this account.
+
+    Clearing the address counter as well would let anyone with an account of their own wipe
+    the failures of guessing at other accounts with a successful sign-in of their own.
+    """
+    (address_key, _), (account_key, _) = keys
+    await store.settle_attempts(svc.db, account_key, address_key)
+
+
+SECOND_FACTOR_KEY = "second-factor:user:{}"
+
+
+def second_factor_policy(svc: Services) -> Policy:
+    s = svc.settings
+    return Policy(s.second_factor_free_attempts, s.throttle_base_delay, s.second_factor_max_delay)
+
+
+async def claim_code_attempt(svc: Services, user_id: int, now: float) -> int | None:
+    """Count a code attempt on the account: None when it may go ahead, else the seconds to wait."""
+    blocked_until = await store.claim_attempt(svc.db, SECOND_FACTOR_KEY.format(user_id), now, second_factor_policy(svc))
+    return None if blocked_until is None else wait_seconds(blocked_until, now)
+
+
+async def code_accepted(svc: Services, user_id: int) -> None:
+    """A right code (or Enable, or the backup code) resets the account's code counter."""
+    await store.clear_attempts(svc.db, SECOND_FACTOR_KEY.format(user_id))

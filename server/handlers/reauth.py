@@ -1,0 +1,31 @@
+"""The password prompt in front of sensitive actions, and the action it continues."""
+
+import dataclasses
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.flows import account
+from server.web import client_of, error_page, field, fresh_route, read_form, reauth_prompt, resume, services
+
+
+async def reauth_submit(request: Request) -> Response:
+    """Confirm the password, then continue with the fresh route that asked for it.
+
+    The form names that route; only routes the table marks fresh are accepted (never a URL).
+    """
+    svc = services(request)
+    form = await read_form(request)
+    then = field(form, "then", 64)
+    refused = fresh_route(request, then)
+    if refused is None:
+        return error_page(request, 400, "error.bad_request")
+    ok, wait = await account.reauthenticate(
+        svc, request.state.user, request.state.session, field(form, "password", 1024), client_of(request)
+    )
+    if wait:
+        return reauth_prompt(request, then, "signin.throttled", 429, wait)
+    if not ok:
+        return reauth_prompt(request, then, "reauth.invalid", 422)
+    request.state.session = dataclasses.replace(request.state.session, authenticated_at=svc.clock())
+    return await resume(request, refused)

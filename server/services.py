@@ -1,0 +1,93 @@
+"""What a request, a flow or the command line needs from the running app, and how it is built.
+
+Nothing here knows about HTTP: flows and the command line import this module, never the web layer.
+"""
+
+import hashlib
+import hmac
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+from databases import Database
+
+from server import db as database
+from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
+from server.auth.devices import summarize_user_agent
+from server.auth.passwords import PasswordHasher
+from server.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, for sessions and the activity log."""
+
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a request needs from the running app (the lifespan state)."""
+
+    settings: Settings
+    db: Database
+    clock: Callable[[], float]
+    keyring: Keyring
+    hasher: PasswordHasher
+    csrf_key: bytes
+    templates: jinja2.Environment
+
+
+def _keys(settings: Settings) -> list[bytes]:
+    """The encryption keys (current first): from configuration, else from the key file."""
+    if settings.totp_keys:
+        return parse_keys(settings.totp_keys)
+    return load_or_create_key_file(settings.resolved_key_file)
+
+
+def _templates() -> jinja2.Environment:
+    """The page templates, compiled once per process: no stat() of every template per render."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=jinja2.select_autoescape(), auto_reload=False
+    )
+    env.filters.update(
+        date=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y") if t else "",
+        datetime=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y, %H:%M") if t else "",
+        isodate=lambda t: datetime.fromtimestamp(t).date().isoformat() if t else "",
+        device=summarize_user_agent,
+    )
+    return env
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Services]:
+    """Connect to the database (creating or upgrading the schema) and yield what requests need."""
+    keys = _keys(settings)
+    if settings.database_url == "":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        limit=settings.hash_threads,
+    )
+    try:
+        async with database.opened(settings.resolved_database_url, settings.database_schema) as db:
+            yield Services(
+                settings=settings,
+                db=db,
+                clock=clock,
+                keyring=Keyring(keys),
+                hasher=hasher,
+                csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
+                templates=_templates(),
+            )
+    finally:
+        hasher.close()
