@@ -57,6 +57,15 @@ def read_password(prompt: str) -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+def _report(problem: str | None, success: str) -> int:
+    """Print the problem (a message key) to stderr and fail, or print what was done."""
+    if problem:
+        print(message(problem), file=sys.stderr)
+        return 1
+    print(success)
+    return 0
+
+
 async def run_user(settings: Settings, action: str, name: str | None) -> int:
     async with open_services(settings) as svc:
         if action == "list":
@@ -67,11 +76,7 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
         assert name is not None
         if action == "add":
             problem = await account.add_user(svc, name, read_password(f"Password for {name}: "))
-            if problem:
-                print(message(problem), file=sys.stderr)
-                return 1
-            print(f"Created {name}.")
-            return 0
+            return _report(problem, f"Created {name}.")
         user = await store.get_user_by_key(svc.db, username_key(name))
         if user is None:
             print(f"No account named {name}.", file=sys.stderr)
@@ -81,10 +86,7 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
             print(f"Disabled {user.username}; their sessions have ended.")
         elif action == "set-password":
             problem = await account.set_password(svc, user, read_password(f"New password for {user.username}: "))
-            if problem:
-                print(message(problem), file=sys.stderr)
-                return 1
-            print(f"Password changed for {user.username}.")
+            return _report(problem, f"Password changed for {user.username}.")
         elif action == "reset-2fa":
             changed = await two_factor.admin_reset(svc, user)
             print(f"Two-factor authentication {'turned off' if changed else 'was already off'} for {user.username}.")

@@ -1,6 +1,10 @@
 """Every message a user can see, by key. Tests refer to them by key too."""
 
 MESSAGES: dict[str, str] = {
+    # page titles
+    "page.signin": "Sign in",
+    "page.setup": "Create the first account",
+    "page.two_factor": "Two-factor authentication",
     # sign-in
     "signin.invalid": "That username and password do not match. Check both and try again.",
     "signin.missing": "Enter your username and password.",

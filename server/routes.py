@@ -29,53 +29,48 @@ register_url_convertor("id", DATABASE_ID)
 USER, PENDING, PUBLIC = Access.USER, Access.PENDING, Access.PUBLIC
 POST = ("POST",)
 
-# Signed in, and 2FA on (else "2FA is off", before any password prompt) or off (else "already on").
-WITH_2FA = Rule(USER, precondition=two_factor_on)
-# Sensitive: the password within the last Settings.reauth_window, else the password prompt first.
-# The enrollment steps are not: an enrollment exists only after a fresh Enable, for its session.
+# Sensitive actions are fresh: the password within the last Settings.reauth_window, else the
+# password prompt first. The enrollment steps are not: an enrollment exists only after a fresh
+# Enable, for its session. Enable needs 2FA off ("already on" otherwise, before any prompt).
 FRESH = Rule(USER, fresh=True)
-FRESH_WITHOUT_2FA = Rule(USER, fresh=True, precondition=two_factor_off)
-FRESH_WITH_2FA = Rule(USER, fresh=True, precondition=two_factor_on)
+ENABLE = Rule(USER, fresh=True, precondition=two_factor_off)
 
 
-def fresh_submit(opens: str) -> Rule:
-    """A fresh submit that needs a code: after the password its dialog (the route ``opens``) opens."""
-    return Rule(USER, fresh=True, resume=opens, precondition=two_factor_on)
+def form(path: str, page: Endpoint, submit: Endpoint, name: str, access: Access) -> list[Route]:
+    """A page with a form (GET ``name``) and the form's submit (POST ``name``_submit), one rule for both."""
+    return [route(path, page, name, access), route(path, submit, f"{name}_submit", access, POST)]
+
+
+def code_action(path: str, action: str, name: str, *, fresh: bool) -> list[Route]:
+    """A Security card action that needs a current code: its prompt (GET ``name``) and its submit
+    (POST ``name``_submit). 2FA must be on ("2FA is off" otherwise, before any password prompt);
+    after the password, a fresh submit reopens the prompt (the code is asked again)."""
+    opens = Rule(USER, fresh=fresh, precondition=two_factor_on)
+    submits = Rule(USER, fresh=fresh, resume=name if fresh else None, precondition=two_factor_on)
+    return [
+        GuardedRoute(path, two_factor.code_prompt(action), name, opens, ("GET",)),
+        GuardedRoute(path, two_factor.code_submit(action), f"{name}_submit", submits, POST),
+    ]
 
 
 def routes() -> list[BaseRoute]:
     """The route table."""
     return [
         route("/", profile.home, "home", USER),
-        route("/signin", signin.signin_page, "signin", PUBLIC),
-        route("/signin", signin.signin_submit, "signin_submit", PUBLIC, POST),
-        route("/signin/two-factor", signin.two_factor_page, "two_factor", PENDING),
-        route("/signin/two-factor", signin.two_factor_submit, "two_factor_submit", PENDING, POST),
-        route("/signin/backup-code", signin.backup_code_page, "backup_code", PENDING),
-        route("/signin/backup-code", signin.backup_code_submit, "backup_code_submit", PENDING, POST),
+        *form("/signin", signin.signin_page, signin.signin_submit, "signin", PUBLIC),
+        *form("/signin/two-factor", signin.two_factor_page, signin.two_factor_submit, "two_factor", PENDING),
+        *form("/signin/backup-code", signin.backup_code_page, signin.backup_code_submit, "backup_code", PENDING),
         route("/signin/cancel", signin.cancel_signin, "cancel_signin", PENDING, POST),
         route("/signout", signin.signout, "signout", USER, POST),
-        route("/setup", signin.setup_page, "setup", PUBLIC),
-        route("/setup", signin.setup_submit, "setup_submit", PUBLIC, POST),
+        *form("/setup", signin.setup_page, signin.setup_submit, "setup", PUBLIC),
         route("/profile", profile.profile, "profile", USER),
         route("/profile/reauth", reauth.reauth_submit, "reauth", USER, POST),
-        route("/profile/2fa/enable", two_factor.enable, "enable_2fa", FRESH_WITHOUT_2FA, POST),
+        route("/profile/2fa/enable", two_factor.enable, "enable_2fa", ENABLE, POST),
         route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", USER),
         route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", USER, POST),
-        route("/profile/2fa/check", two_factor.check_page, "check_2fa", WITH_2FA),
-        route("/profile/2fa/check", two_factor.check_submit, "check_2fa_submit", WITH_2FA, POST),
-        route("/profile/2fa/backup-code", two_factor.backup_page, "new_backup_code", FRESH_WITH_2FA),
-        route(
-            "/profile/2fa/backup-code",
-            two_factor.backup_submit,
-            "new_backup_code_submit",
-            fresh_submit("new_backup_code"),
-            POST,
-        ),
-        route("/profile/2fa/disable", two_factor.disable_page, "disable_2fa", FRESH_WITH_2FA),
-        route(
-            "/profile/2fa/disable", two_factor.disable_submit, "disable_2fa_submit", fresh_submit("disable_2fa"), POST
-        ),
+        *code_action("/profile/2fa/check", "check", "check_2fa", fresh=False),
+        *code_action("/profile/2fa/backup-code", "backup", "new_backup_code", fresh=True),
+        *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
         Route("/healthz", healthz, name="healthz"),

@@ -8,6 +8,12 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, Stri
 
 metadata = MetaData()
 
+
+def _seconds(name: str, *, nullable: bool = False) -> Column[float]:
+    """A point in time: Unix seconds."""
+    return Column(name, Float, nullable=nullable)
+
+
 users = Table(
     "users",
     metadata,
@@ -15,10 +21,10 @@ users = Table(
     Column("username", String(64), nullable=False),
     Column("username_key", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("disabled_at", Float),
+    _seconds("created_at"),
+    _seconds("disabled_at", nullable=True),
     Column("totp_secret_sealed", Text),
-    Column("totp_enabled_at", Float),
+    _seconds("totp_enabled_at", nullable=True),
     Column("totp_last_step", Integer),
     Column("backup_code_hash", Text),
 )
@@ -29,10 +35,10 @@ sessions = Table(
     Column("id", Integer, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("created_at", Float, nullable=False),
-    Column("last_seen_at", Float, nullable=False),
-    Column("authenticated_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
+    _seconds("created_at"),
+    _seconds("last_seen_at"),
+    _seconds("authenticated_at"),
+    _seconds("expires_at"),
     Column("user_agent", String(512), nullable=False),
     Column("ip", String(64), nullable=False),
     Column("notice", String(64)),
@@ -43,16 +49,16 @@ throttle = Table(
     metadata,
     Column("key", String(200), primary_key=True),
     Column("failures", Integer, nullable=False),
-    Column("next_allowed_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
+    _seconds("next_allowed_at"),
+    _seconds("updated_at"),
 )
 
 setup_tokens = Table(
     "setup_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
+    _seconds("created_at"),
+    _seconds("expires_at"),
 )
 
 pending_signins = Table(
@@ -61,8 +67,8 @@ pending_signins = Table(
     Column("id", Integer, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
+    _seconds("created_at"),
+    _seconds("expires_at"),
     Column("attempts", Integer, nullable=False),
     Column("user_agent", String(512), nullable=False),
     Column("ip", String(64), nullable=False),
@@ -76,8 +82,8 @@ enrollments = Table(
     Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("secret_sealed", Text, nullable=False),
     Column("backup_code_sealed", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
+    _seconds("created_at"),
+    _seconds("expires_at"),
     UniqueConstraint("user_id", name="enrollments_one_per_user"),
 )
 
@@ -87,7 +93,7 @@ security_events = Table(
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("kind", String(40), nullable=False),
-    Column("at", Float, nullable=False),
+    _seconds("at"),
     Column("ip", String(64), nullable=False),
     Column("device", String(200), nullable=False),
 )

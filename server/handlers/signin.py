@@ -1,5 +1,7 @@
 """Sign-in pages: password, two-factor code, backup code, first-start setup, sign-out."""
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,25 +43,26 @@ def _safe_next(request: Request, target: str) -> str:
     return href(request, "home")
 
 
+def _form_page(
+    request: Request,
+    title: str,
+    partial: str,
+    context: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A sign-in step: its form alone for htmx, else the one form page (titled ``page.<title>``)."""
+    context = {"title": f"page.{title}", "next": request.query_params.get("next", ""), **context}
+    return render(request, "form_page.html", partial, context, status, headers)
+
+
 def _signin_page(
     request: Request, error: str | None = None, status: int = 200, username: str = "", wait: int = 0
 ) -> Response:
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
     headers = {"Retry-After": str(wait)} if wait else None
-    return render(
-        request,
-        "signin.html",
-        "partials/signin_form.html",
-        {
-            "error": error,
-            "wait": wait,
-            "notice": notice,
-            "username": username,
-            "next": request.query_params.get("next", ""),
-        },
-        status=status,
-        headers=headers,
-    )
+    context = {"error": error, "wait": wait, "notice": notice, "username": username}
+    return _form_page(request, "signin", "partials/signin_form.html", context, status, headers)
 
 
 async def signin_page(request: Request) -> Response:
@@ -102,14 +105,9 @@ def _signed_in(request: Request, token: str, target: str) -> Response:
 
 
 def _code_page(request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int) -> Response:
-    return render(
-        request,
-        "two_factor.html",
-        "partials/two_factor_form.html",
-        {"mode": mode, "error": error, "next": request.query_params.get("next", ""), **extra},
-        status=status,
-        headers={"Retry-After": str(extra["wait"])} if extra.get("wait") else None,
-    )
+    headers = {"Retry-After": str(extra["wait"])} if extra.get("wait") else None
+    context = {"mode": mode, "error": error, **extra}
+    return _form_page(request, "two_factor", "partials/two_factor_form.html", context, status, headers)
 
 
 async def two_factor_page(request: Request) -> Response:
@@ -174,13 +172,7 @@ async def signout(request: Request) -> Response:
 
 
 def _setup_page(request: Request, token: str, error: str | None = None, status: int = 200, **ctx: str) -> Response:
-    return render(
-        request,
-        "setup.html",
-        "partials/setup_form.html",
-        {"token": token, "error": error, **ctx},
-        status=status,
-    )
+    return _form_page(request, "setup", "partials/setup_form.html", {"token": token, "error": error, **ctx}, status)
 
 
 async def setup_page(request: Request) -> Response:

@@ -4,16 +4,20 @@ Whether 2FA must be on or off, and which actions need a recent password, is decl
 route table (``server/routes.py``) and checked by the guard before these run.
 """
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import done, refusal
-from server.web import client_of, field, read_form, render_dialog, services
+from server.messages import message
+from server.web import Endpoint, client_of, field, read_form, render_dialog, services
 
 PROMPT_ROUTES = {"check": "check_2fa", "backup": "new_backup_code", "disable": "disable_2fa"}
 """The code prompts; their texts are the messages ``prompt.<action>.title``, ``.intro`` and ``.submit``."""
+PROMPT_TITLES = {action: message(f"prompt.{action}.title") for action in PROMPT_ROUTES}
 STEPS = ("scan", "backup", "verify")
 
 
@@ -68,54 +72,43 @@ async def enroll_verify(request: Request) -> Response:
 
 # ---- Check 2FA, New Backup Codes, Disable ---------------------------------------------------
 
+Action = Callable[..., Awaitable[Outcome]]  # (services, user, code, client)
 
-async def _answer(request: Request, action: str, outcome: Outcome, success: str) -> Response:
-    """The one shape of a code action's answer: its success, "2FA is off", or the prompt again."""
-    if outcome.status is Status.OK:
-        if outcome.backup_code is not None:
-            return render_dialog(request, "partials/new_backup_code.html", {"backup_code": outcome.backup_code})
-        return await done(request, success)
-    if outcome.status is Status.NOT_ON:
-        return await done(request, "card.not_on")
-    error, status = refusal(outcome.status, "code")
-    return prompt(request, action, error, status, wait=outcome.wait)
+CODE_ACTIONS: dict[str, tuple[Action, str]] = {
+    "check": (flow.check_code, "card.check_ok"),
+    "backup": (flow.rotate_backup_code, "card.new_backup"),
+    "disable": (flow.disable, "card.disabled"),
+}
+"""Each code action's flow and the card's message after it succeeds."""
 
 
-async def _code_of(request: Request) -> str:
-    return field(await read_form(request), "code", 64)
+def code_prompt(action: str) -> Endpoint:
+    """The endpoint that opens the code prompt of ``action``."""
+
+    async def open_prompt(request: Request) -> Response:
+        return prompt(request, action)
+
+    open_prompt.__name__ = f"{action}_page"
+    open_prompt.__doc__ = f"{PROMPT_TITLES[action]}: ask for a current code."
+    return open_prompt
 
 
-async def check_page(request: Request) -> Response:
-    """Check 2FA: ask for a code."""
-    return prompt(request, "check")
+def code_submit(action: str) -> Endpoint:
+    """The endpoint that runs ``action`` with the submitted code: its success, "2FA is off", or the prompt again."""
+    run, success = CODE_ACTIONS[action]
 
+    async def submit(request: Request) -> Response:
+        code = field(await read_form(request), "code", 64)
+        outcome = await run(services(request), request.state.user, code, client_of(request))
+        if outcome.status is Status.OK:
+            if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
+                return render_dialog(request, "partials/new_backup_code.html", {"backup_code": outcome.backup_code})
+            return await done(request, success)
+        if outcome.status is Status.NOT_ON:
+            return await done(request, "card.not_on")
+        error, status = refusal(outcome.status, "code")
+        return prompt(request, action, error, status, wait=outcome.wait)
 
-async def check_submit(request: Request) -> Response:
-    """Check 2FA: confirm the code is valid without changing anything."""
-    code = await _code_of(request)
-    outcome = await flow.check_code(services(request), request.state.user, code, client_of(request))
-    return await _answer(request, "check", outcome, "card.check_ok")
-
-
-async def backup_page(request: Request) -> Response:
-    """New Backup Codes: ask for a current code."""
-    return prompt(request, "backup")
-
-
-async def backup_submit(request: Request) -> Response:
-    """New Backup Codes: issue the new code and show it once."""
-    code = await _code_of(request)
-    outcome = await flow.rotate_backup_code(services(request), request.state.user, code, client_of(request))
-    return await _answer(request, "backup", outcome, "card.new_backup")
-
-
-async def disable_page(request: Request) -> Response:
-    """Disable: ask for a current code."""
-    return prompt(request, "disable")
-
-
-async def disable_submit(request: Request) -> Response:
-    """Disable: turn 2FA off after a current code."""
-    code = await _code_of(request)
-    outcome = await flow.disable(services(request), request.state.user, code, client_of(request))
-    return await _answer(request, "disable", outcome, "card.disabled")
+    submit.__name__ = f"{action}_submit"
+    submit.__doc__ = f"{PROMPT_TITLES[action]}: act on a current code."
+    return submit
