@@ -360,11 +360,6 @@ async def settle_attempts(db: Database, account_key: str, address_key: str) -> N
         )
 
 
-async def throttle_failures(db: Database, key: str) -> int:
-    row = await db.fetch_one(select(throttle.c.failures).where(throttle.c.key == key))
-    return 0 if row is None else int(row["failures"])
-
-
 # ---- pending sign-ins (password accepted, second factor outstanding) ---------------
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from server import cli, store
-from server.app import open_services
 from server.auth.crypto import new_key_text
 from server.messages import message
+from server.services import open_services
 from server.settings import Settings
 from server.tables import users
 from tests.utils import PASSWORD

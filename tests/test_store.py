@@ -2,6 +2,7 @@
 
 from server import store
 from server.auth.throttle import Policy
+from tests.peek import throttle_failures
 from tests.utils import START
 
 
@@ -15,9 +16,9 @@ async def test_purge_drops_stale_failure_counters_but_keeps_recent_and_blocking_
     later = START + store.THROTTLE_FORGET_AFTER + 1
     await store.claim_attempt(svc.db, "password:account:recent", later, Policy())
     await store.purge_expired(svc.db, later, svc.settings.idle_timeout)
-    assert await store.throttle_failures(svc.db, "password:account:stale") == 0
-    assert await store.throttle_failures(svc.db, "password:account:blocking") == 1
-    assert await store.throttle_failures(svc.db, "password:account:recent") == 1
+    assert await throttle_failures(svc.db, "password:account:stale") == 0
+    assert await throttle_failures(svc.db, "password:account:blocking") == 1
+    assert await throttle_failures(svc.db, "password:account:recent") == 1
 
 
 async def test_purge_drops_expired_sessions_and_pending_signins(svc):

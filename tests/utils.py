@@ -8,6 +8,7 @@ import httpx
 from server.auth import totp
 from server.flows import account
 from server.web import Services
+from tests.peek import code_at
 
 START = 1_800_000_000.0
 PASSWORD = "correct horse battery"
@@ -102,13 +103,13 @@ async def enable_two_factor(client: httpx.AsyncClient, clock: FakeClock) -> Enro
     step2 = await client.get(base + "/backup")
     backup_code = text_of(step2.text, "backup-code")
     await client.get(base + "/verify")
-    done = await post(client, base, {"code": totp.code_at(secret, clock())})
+    done = await post(client, base, {"code": code_at(secret, clock())})
     assert done.status_code == 303, done.text
     return Enrolled(secret=secret, backup_code=backup_code)
 
 
 def code(secret: str, clock: FakeClock, offset_steps: int = 0) -> str:
-    return totp.code_at(secret, clock() + 30 * offset_steps)
+    return code_at(secret, clock() + 30 * offset_steps)
 
 
 # ---- helpers for the two-factor HTTP tests -------------------------------------------------
@@ -137,7 +138,7 @@ def foreign_code(secret: str, clock: FakeClock) -> str:
     """The current code of another, random secret (that happens to match nothing of ``secret``)."""
     near = {code(secret, clock, offset) for offset in range(-2, 3)}
     while True:
-        candidate = totp.code_at(totp.new_secret(), clock())
+        candidate = code_at(totp.new_secret(), clock())
         if candidate not in near:
             return candidate
 

@@ -45,8 +45,3 @@ def provisioning_uri(secret: str, username: str, issuer: str) -> str:
 def group_secret(secret: str) -> str:
     """Split the secret into space-separated groups of four for manual entry."""
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-
-
-def code_at(secret: str, now: float) -> str:
-    """Return the code valid at `now`."""
-    return _totp(secret).at(now)

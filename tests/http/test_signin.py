@@ -9,6 +9,7 @@ from server import store
 from server.auth.passwords import PasswordHasher
 from server.messages import message
 from server.tables import users
+from tests.peek import throttle_failures
 from tests.utils import PASSWORD, add_user, csrf, session_cookie, shows, sign_in, text_of, try_password
 
 
@@ -57,7 +58,7 @@ async def test_missing_fields_are_refused(client, svc, name, password):
     response = await try_password(client, name, password)
     assert response.status_code == 422
     assert shows(response.text, "signin.missing")
-    assert await store.throttle_failures(svc.db, "password:account:alice") == 0
+    assert await throttle_failures(svc.db, "password:account:alice") == 0
 
 
 async def test_unknown_user_reads_exactly_like_a_wrong_password(client, svc):

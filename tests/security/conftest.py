@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.web import Services
+from server.services import Services
 from tests.conftest import FIGURES
 from tests.utils import Enrolled, FakeClock, browser, user_with_two_factor_signed_out
 

@@ -9,9 +9,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from server import store
 from server.flows.throttling import SECOND_FACTOR_KEY
+from server.services import Services
 from server.settings import Settings
 from server.tables import sessions
-from server.web import Services
+from tests.peek import throttle_failures
 from tests.utils import browser, isolated_state, signin_csrf, start_signin
 
 PARALLEL = 20
@@ -37,7 +38,7 @@ async def event_kinds(svc: Services) -> list[str]:
 
 async def second_factor_failures(svc: Services, name: str = "alice") -> int:
     """The account's shared second-factor counter, straight from the database."""
-    return await store.throttle_failures(svc.db, SECOND_FACTOR_KEY.format(await alice_id(svc, name)))
+    return await throttle_failures(svc.db, SECOND_FACTOR_KEY.format(await alice_id(svc, name)))
 
 
 async def half_signed_in_browsers(

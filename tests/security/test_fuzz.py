@@ -50,10 +50,10 @@ from server.auth.tokens import token_hash
 from server.flows import signin as signin_flow
 from server.messages import message
 from server.routes import routes
+from server.services import Client, Services
 from server.settings import Settings
 from server.store import User, get_user_by_key
 from server.tables import metadata
-from server.web import Client, Services
 from tests.utils import (
     FakeClock,
     add_user,

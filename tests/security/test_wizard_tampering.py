@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from server.auth import totp
 from server.tables import metadata
+from tests.peek import code_at
 from tests.security.helpers import PARALLEL, event_kinds
 from tests.utils import (
     PROFILE,
@@ -47,9 +48,7 @@ def unrelated_secret(secret: str, times: list[float]) -> str:
     """A new secret whose codes at ``times`` match no code of ``secret`` near them (no chance collision)."""
     while True:
         candidate = totp.new_secret()
-        if all(
-            totp.code_at(candidate, t) not in {totp.code_at(secret, t + 30 * k) for k in range(-2, 3)} for t in times
-        ):
+        if all(code_at(candidate, t) not in {code_at(secret, t + 30 * k) for k in range(-2, 3)} for t in times):
             return candidate
 
 
@@ -59,7 +58,7 @@ async def test_client_supplied_secret_is_ignored(client, svc, clock):
     secret, base, _ = await open_enable_dialog(client)
     mine = unrelated_secret(secret, [clock(), clock() + 60])
     planted = {"secret": mine, "totp_secret": mine, "secret_sealed": mine, "backup_code": "AAAA-AAAA"}
-    response = await post(client, base, {"code": totp.code_at(mine, clock()), **planted})
+    response = await post(client, base, {"code": code_at(mine, clock()), **planted})
     assert response.status_code == 422
     assert shows(response.text, "code.invalid")
     assert (await user_row(svc))["totp_secret_sealed"] is None
@@ -67,7 +66,7 @@ async def test_client_supplied_secret_is_ignored(client, svc, clock):
     await sign_out(client)
     clock.advance(60)
     await start_signin(client)
-    assert (await submit_code(client, totp.code_at(mine, clock()))).status_code == 422
+    assert (await submit_code(client, code_at(mine, clock()))).status_code == 422
     assert (await submit_code(client, code(secret, clock))).status_code == 303
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from server.app import open_services
 from server.flows import account as account_flow
+from server.services import open_services
 from server.settings import Settings
 from tests.servers import PASSWORD, code_for, sign_in, step_now, submit
 from tests.soak.conftest import Deployment

@@ -8,6 +8,7 @@ import pyotp
 import pytest
 
 from server.auth import totp
+from tests.peek import code_at
 
 RFC_SEED = b"12345678901234567890"
 RFC_SECRET = base64.b32encode(RFC_SEED).decode()
@@ -32,7 +33,7 @@ def test_library_matches_rfc6238_sha1_vectors(when: int, expected: str) -> None:
 @pytest.mark.parametrize(("when", "expected"), RFC_SHA1_VECTORS)
 def test_six_digit_codes_are_rfc_vector_suffixes(when: int, expected: str) -> None:
     """Six-digit codes are the last six digits of the RFC vectors and match the right step."""
-    assert totp.code_at(RFC_SECRET, when) == expected[-6:]
+    assert code_at(RFC_SECRET, when) == expected[-6:]
     assert totp.matched_step(RFC_SECRET, expected[-6:], when) == when // 30
 
 
@@ -81,7 +82,7 @@ def test_matched_step_accepts_adjacent_steps(offset: int) -> None:
     """A code is accepted one step early, on time and one step late, returning its own step."""
     secret = totp.new_secret()
     issued_at = 1_700_000_015.5
-    code = totp.code_at(secret, issued_at)
+    code = code_at(secret, issued_at)
     assert totp.matched_step(secret, code, issued_at + offset) == int(issued_at) // 30
 
 
@@ -90,17 +91,17 @@ def test_matched_step_rejects_distant_steps(offset: int) -> None:
     """A code two or more steps away is rejected."""
     secret = FIXED_SECRETS[1]
     issued_at = 1_700_000_015.5
-    code = totp.code_at(secret, issued_at)
+    code = code_at(secret, issued_at)
     now = issued_at + offset
     # guard against a coincidental match with a code of the window at `now`
-    assert code not in {totp.code_at(secret, now + d) for d in (-30, 0, 30)}
+    assert code not in {code_at(secret, now + d) for d in (-30, 0, 30)}
     assert totp.matched_step(secret, code, now) is None
 
 
 def test_matched_step_normalizes_whitespace() -> None:
     """Codes typed with spaces are accepted."""
     secret = FIXED_SECRETS[1]
-    code = totp.code_at(secret, 1_700_000_000)
+    code = code_at(secret, 1_700_000_000)
     assert totp.matched_step(secret, f" {code[:3]} {code[3:]} ", 1_700_000_000) == 1_700_000_000 // 30
 
 
@@ -113,8 +114,8 @@ def test_matched_step_rejects_malformed_codes(code: str) -> None:
 def test_matched_step_rejects_code_for_other_secret() -> None:
     """A code from a different secret is rejected."""
     now = 1_700_000_000
-    code = totp.code_at(FIXED_SECRETS[0], now)
-    assert code != totp.code_at(FIXED_SECRETS[1], now)
+    code = code_at(FIXED_SECRETS[0], now)
+    assert code != code_at(FIXED_SECRETS[1], now)
     assert totp.matched_step(FIXED_SECRETS[1], code, now) is None
 
 
@@ -135,7 +136,7 @@ def test_oathtool_codes_interoperate(oathtool: str, secret: str, when: int) -> N
     """Codes from Debian's oathtool match code_at and are accepted at the right steps only."""
     code = _oath_code(oathtool, secret, when)
     assert len(code) == 6
-    assert code == totp.code_at(secret, when)
+    assert code == code_at(secret, when)
     step = when // 30
     for offset in (-30, 0, 30):
         assert totp.matched_step(secret, code, when + offset) == step
@@ -147,7 +148,7 @@ def test_oathtool_accepts_our_codes(oathtool: str) -> None:
     """oathtool validates a code produced by code_at (oathtool prints the matching offset)."""
     secret, when = FIXED_SECRETS[2], 1_700_000_000
     result = subprocess.run(
-        [oathtool, "--totp", "-b", secret, "--now", f"@{when}", totp.code_at(secret, when)],
+        [oathtool, "--totp", "-b", secret, "--now", f"@{when}", code_at(secret, when)],
         capture_output=True,
         text=True,
         timeout=10,
