@@ -24,6 +24,7 @@ import aiosqlite
 import asyncpg
 from databases import Database, DatabaseURL
 from databases.backends.sqlite import SQLitePool
+from databases.interfaces import Record
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
@@ -209,7 +210,7 @@ def insert(db: Database, table: Table) -> Any:
 R = TypeVar("R")
 
 
-def record(cls: type[R], row: Mapping[str, Any], prefix: str = "") -> R:
+def record(cls: type[R], row: Record | Mapping[str, Any], prefix: str = "") -> R:
     """A frozen record dataclass from a row: each field from the column of its name (after ``prefix``)."""
     return cls(**{f.name: row[prefix + f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 

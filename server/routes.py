@@ -48,8 +48,8 @@ def code_action(path: str, action: str, name: str, *, fresh: bool) -> list[Route
     opens = Rule(USER, fresh=fresh, precondition=two_factor_on)
     submits = Rule(USER, fresh=fresh, resume=name if fresh else None, precondition=two_factor_on)
     return [
-        GuardedRoute(path, two_factor.code_prompt(action), name, opens, ("GET",)),
-        GuardedRoute(path, two_factor.code_submit(action), f"{name}_submit", submits, POST),
+        GuardedRoute(path, two_factor.code_prompt(action, name), name, opens, ("GET",)),
+        GuardedRoute(path, two_factor.code_submit(action, name), f"{name}_submit", submits, POST),
     ]
 
 

@@ -15,15 +15,17 @@ from server.handlers.common import done, refusal
 from server.messages import message
 from server.web import Endpoint, client_of, field, read_form, render_dialog, services
 
-PROMPT_ROUTES = {"check": "check_2fa", "backup": "new_backup_code", "disable": "disable_2fa"}
-"""The code prompts; their texts are the messages ``prompt.<action>.title``, ``.intro`` and ``.submit``."""
-PROMPT_TITLES = {action: message(f"prompt.{action}.title") for action in PROMPT_ROUTES}
 STEPS = ("scan", "backup", "verify")
 
 
-def prompt(request: Request, action: str, error: str | None = None, status: int = 200, wait: int = 0) -> Response:
-    """The code prompt of Check 2FA, New Backup Codes or Disable."""
-    context = {"action": action, "route": PROMPT_ROUTES[action], "error": error, "wait": wait}
+def prompt(
+    request: Request, action: str, route: str, error: str | None = None, status: int = 200, wait: int = 0
+) -> Response:
+    """The code prompt of Check 2FA, New Backup Codes or Disable, posting to the route called ``route``.
+
+    Its texts are the messages ``prompt.<action>.title``, ``.intro`` and ``.submit``.
+    """
+    context = {"action": action, "route": route, "error": error, "wait": wait}
     return render_dialog(request, "partials/code_prompt.html", context, status)
 
 
@@ -80,20 +82,21 @@ CODE_ACTIONS: dict[str, tuple[Action, str]] = {
     "disable": (flow.disable, "card.disabled"),
 }
 """Each code action's flow and the card's message after it succeeds."""
+TITLES = {action: message(f"prompt.{action}.title") for action in CODE_ACTIONS}
 
 
-def code_prompt(action: str) -> Endpoint:
-    """The endpoint that opens the code prompt of ``action``."""
+def code_prompt(action: str, route: str) -> Endpoint:
+    """The endpoint that opens the code prompt of ``action`` (at the route called ``route``)."""
 
     async def open_prompt(request: Request) -> Response:
-        return prompt(request, action)
+        return prompt(request, action, route)
 
     open_prompt.__name__ = f"{action}_page"
-    open_prompt.__doc__ = f"{PROMPT_TITLES[action]}: ask for a current code."
+    open_prompt.__doc__ = f"{TITLES[action]}: ask for a current code."
     return open_prompt
 
 
-def code_submit(action: str) -> Endpoint:
+def code_submit(action: str, route: str) -> Endpoint:
     """The endpoint that runs ``action`` with the submitted code: its success, "2FA is off", or the prompt again."""
     run, success = CODE_ACTIONS[action]
 
@@ -107,8 +110,8 @@ def code_submit(action: str) -> Endpoint:
         if outcome.status is Status.NOT_ON:
             return await done(request, "card.not_on")
         error, status = refusal(outcome.status, "code")
-        return prompt(request, action, error, status, wait=outcome.wait)
+        return prompt(request, action, route, error, status, wait=outcome.wait)
 
     submit.__name__ = f"{action}_submit"
-    submit.__doc__ = f"{PROMPT_TITLES[action]}: act on a current code."
+    submit.__doc__ = f"{TITLES[action]}: act on a current code."
     return submit
