@@ -1,8 +1,9 @@
 """The HTTP plumbing every handler shares.
 
-``guarded`` wraps each endpoint with session lookup, the access rule of its route
-and CSRF checks; ``render`` answers htmx with the partial and everyone else with
-the full page that includes it; ``redirect`` does the same for redirects.
+``guarded`` wraps each endpoint with session lookup, CSRF checks and the ``Rule`` of its
+route (access, precondition, fresh); ``resume`` continues a fresh route after the password
+prompt; ``render`` answers htmx with the partial and everyone else with the full page that
+includes it; ``redirect`` does the same for redirects.
 """
 
 import enum
