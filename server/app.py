@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from server import db
+from server import db, metrics, metrics_http
 from server.flows import account
 from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
@@ -67,6 +67,7 @@ def create_app(
                     f"http://{settings.host}:{settings.port}{settings.root_path}/setup?token={setup_token}"
                 )
             yield {"services": svc}
+        metrics.process_exiting()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -96,6 +97,7 @@ def create_app(
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(metrics_http.LatencyMiddleware),
             Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
             # Inside the headers middleware (Starlette's own max_body_size sits outside it),
             # so the 413 it answers carries the security headers too.

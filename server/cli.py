@@ -4,11 +4,13 @@ import argparse
 import asyncio
 import getpass
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from server import db, store
+from server import audit, audit_store, cli_audit, db, metrics, store
 from server.flows import account, two_factor
 from server.flows.account import username_key
 from server.messages import message
@@ -37,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
         ("disable", "disable an account and end its sessions"),
         ("set-password", "set a new password (from the prompt or one line of stdin)"),
         ("reset-2fa", "turn two-factor authentication off for a user who lost phone and backup code"),
+        ("show", "show one account, with its flag if the person reported a security notice as not theirs"),
+        ("clear-flag", 'clear the flag a person set with "This wasn\'t me" (after checking the account)'),
     ):
         user.add_parser(action, help=text).add_argument("name")
     user.add_parser("list", help="list accounts")
@@ -45,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="action", required=True)
     keys.add_parser("new", help="print a new random key")
     keys.add_parser("rotate", help="re-encrypt every stored secret with the current (first) key")
+    cli_audit.add_commands(sub)
     return p
 
 
@@ -71,11 +76,13 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
         if action == "list":
             for u in await store.list_users(svc.db):
                 state = "disabled" if u.disabled_at else ("2FA on" if u.two_factor_on else "2FA off")
-                print(f"{u.username}\t{state}")
+                print(f"{u.username}\t{state}" + ("\tFLAGGED: reported a notice as not theirs" if u.flagged_at else ""))
             return 0
         assert name is not None
         if action == "add":
             problem = await account.add_user(svc, name, read_password(f"Password for {name}: "))
+            if not problem:
+                await audit.record(svc, "admin.user_add", user=await store.get_user_by_key(svc.db, username_key(name)))
             return _report(problem, f"Created {name}.")
         user = await store.get_user_by_key(svc.db, username_key(name))
         if user is None:
@@ -83,10 +90,19 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
             return 1
         if action == "disable":
             await store.disable_user(svc.db, user.id, svc.clock())
+            await audit.record(svc, "admin.user_disable", user=user)
             print(f"Disabled {user.username}; their sessions have ended.")
         elif action == "set-password":
             problem = await account.set_password(svc, user, read_password(f"New password for {user.username}: "))
+            if not problem:
+                await audit.record(svc, "admin.set_password", user=user)
             return _report(problem, f"Password changed for {user.username}.")
+        elif action == "show":
+            print(cli_audit.describe(user))
+        elif action == "clear-flag":
+            await audit_store.set_flag(svc.db, user.id, None)
+            await audit.record(svc, "admin.clear_flag", user=user)
+            print(f"Flag cleared for {user.username}.")
         elif action == "reset-2fa":
             changed = await two_factor.admin_reset(svc, user)
             print(f"Two-factor authentication {'turned off' if changed else 'was already off'} for {user.username}.")
@@ -96,6 +112,7 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
 async def run_keys_rotate(settings: Settings) -> int:
     async with open_services(settings) as svc:
         count = await two_factor.reseal_all(svc)
+        await audit.record(svc, "admin.keys_rotate", detail={"resealed": count})
     print(f"Re-encrypted {count} secret(s) with the current key.")
     return 0
 
@@ -107,11 +124,29 @@ async def run_db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def metrics_folder(workers: int) -> tuple[Path | None, bool]:
+    """The folder where worker processes keep their metrics (emptied), and whether it is a new temp folder.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when set; otherwise, with several workers, a new temp folder
+    (set in the environment here, before the workers start and import the metrics library).
+    """
+    given = os.environ.get(metrics.MULTIPROC_VARIABLE)
+    if not given and workers == 1:
+        return None, False
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="mirox-metrics-"))
+    metrics.prepare_multiprocess_dir(path)
+    os.environ[metrics.MULTIPROC_VARIABLE] = str(path)
+    return path, not given
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
     for name in FLAG_SETTINGS:
         os.environ["MIROX_" + name.upper()] = str(getattr(settings, name))
+    folder, temporary = metrics_folder(settings.workers)
+    if folder is not None:
+        print(f"Metrics of the worker processes are gathered in {folder}.", file=sys.stderr, flush=True)
     where = f"http://{settings.host}:{settings.port}{settings.root_path}/"
     print(
         f"Mirox account security: open {where} in your browser (Ctrl+C stops it).",
@@ -131,6 +166,8 @@ def serve(settings: Settings) -> int:
         log_level="info",
         access_log=False,
     )
+    if folder is not None and temporary:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
@@ -148,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_user(settings, args.action, getattr(args, "name", None)))
     if command == "db":
         return asyncio.run(run_db_upgrade(settings))
+    if command == "audit":
+        return asyncio.run(cli_audit.run(settings, args))
     if args.action == "new":
         from server.auth.crypto import new_key_text
 

@@ -98,6 +98,7 @@ class _ReusingSQLitePool(SQLitePool):
         self._path = url.database
         self._idle: list[aiosqlite.Connection] = []
         self._files: dict[int, tuple[int, int]] = {}
+        self.in_use = 0
 
     def _file(self) -> tuple[int, int] | None:
         try:
@@ -107,6 +108,11 @@ class _ReusingSQLitePool(SQLitePool):
         return found.st_dev, found.st_ino
 
     async def acquire(self) -> aiosqlite.Connection:
+        connection = await self._acquire()
+        self.in_use += 1
+        return connection
+
+    async def _acquire(self) -> aiosqlite.Connection:
         file = self._file()
         while self._idle:
             connection = self._idle.pop()
@@ -120,6 +126,7 @@ class _ReusingSQLitePool(SQLitePool):
 
     async def release(self, connection: aiosqlite.Connection) -> None:
         """Keep the connection for the next acquire (which checks its file) unless it is in a transaction."""
+        self.in_use -= 1
         reusable = id(connection) in self._files and not connection.in_transaction
         if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
             self._idle.append(connection)
@@ -151,6 +158,16 @@ def open_database(url: str, schema: str | None = None) -> Database:
     if schema:
         server_settings["search_path"] = schema
     return Database(url, command_timeout=15, server_settings=server_settings)
+
+
+def pool_in_use(db: Database) -> int:
+    """How many of this process's database connections are checked out right now."""
+    pool = getattr(db._backend, "_pool", None)
+    if isinstance(pool, _ReusingSQLitePool):
+        return pool.in_use
+    if isinstance(pool, asyncpg.Pool):
+        return pool.get_size() - pool.get_idle_size()
+    return 0
 
 
 async def close_database(db: Database) -> None:

@@ -60,6 +60,31 @@ MESSAGES: dict[str, str] = {
     "sessions.signed_out_others": "All your other sessions are signed out.",
     "sessions.none_other": "There are no other sessions to sign out.",
     "sessions.not_found": "That session has already ended.",
+    # change password
+    "password.current_wrong": "Your current password is not correct.",
+    "password.is_username": "Choose a password that is not your username.",
+    "password.common": "That password is one of the most commonly used ones. Choose another.",
+    "password.too_long": "Choose a password of at most 1024 characters.",
+    "password.changed": "Your password is changed. Your other sessions are signed out.",
+    # security notices
+    "notice.failures": "Since your last sign-in: {summary}, the last from {ip} at {time}.",
+    "notice.count.password": "{count} wrong password",
+    "notice.count.passwords": "{count} wrong passwords",
+    "notice.count.code": "{count} wrong code",
+    "notice.count.codes": "{count} wrong codes",
+    "notice.count.refused": "{count} attempt refused after too many failures",
+    "notice.count.refuseds": "{count} attempts refused after too many failures",
+    "notice.backup_used": "Two-factor authentication was turned off by your backup code ({time}).",
+    "notice.reset_by_admin": "Two-factor authentication was turned off by an administrator ({time}).",
+    "notice.new_backup": "A new backup code was issued ({time}).",
+    "notice.new_device": "Signed in from a new device or browser: {device}, {ip} ({time}).",
+    "notice.password_changed": "Your password was changed ({time}).",
+    "notice.password_set_by_admin": "Your password was set by an administrator ({time}).",
+    "notice.acknowledged": "Thank you. Those notices are dismissed.",
+    "notice.disowned": (
+        "Every other session of your account is signed out, and your administrator can see that you reported this. "
+        "What to do next: change your password now, and ask your administrator to check your account."
+    ),
     # errors
     "error.csrf": "This form has expired or came from another site. Reload the page and try again.",
     "error.bad_request": "The request could not be read. Reload the page and try again.",
@@ -72,6 +97,8 @@ MESSAGES: dict[str, str] = {
 
 EVENTS: dict[str, str] = {
     "signin": "Signed in",
+    "signin.failed_password": "Wrong password at sign-in",
+    "signin.throttled": "Sign-in refused after too many failed attempts",
     "signin.failed_code": "Wrong two-factor code at sign-in",
     "signin.failed_backup": "Wrong backup code at sign-in",
     "2fa.enabled": "Two-factor authentication enabled",
@@ -82,6 +109,14 @@ EVENTS: dict[str, str] = {
     "2fa.action_failed": "Wrong code when changing two-factor settings",
     "2fa.reset_by_admin": "Two-factor authentication reset by an administrator",
     "sessions.signed_out_others": "Other sessions signed out",
+    "2fa.throttled": "Two-factor code refused after too many wrong codes",
+    "reauth": "Password confirmed for a sensitive action",
+    "admin.user_add": "Account created by an administrator",
+    "admin.user_disable": "Account disabled by an administrator",
+    "admin.set_password": "Password set by an administrator",
+    "notice.disowned": "Reported a security notice as not you (other sessions signed out)",
+    "admin.clear_flag": "Report cleared by an administrator",
+    "password.changed": "Password changed",
 }
 
 

@@ -9,18 +9,22 @@ A released step never changes; a later release appends a new one.
 from collections.abc import Awaitable, Callable
 
 from databases import Database
-from sqlalchemy import Column, MetaData, Table, UniqueConstraint, select, text, update
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, UniqueConstraint, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from server import tables
+from server.auth import audit_chain
 
 Step = Callable[[Database, Dialect], Awaitable[None]]
 
 V1_USER_COLUMNS = ("id", "username", "username_key", "password_hash", "created_at", "disabled_at")
 V2_USER_COLUMNS = ("totp_secret_sealed", "totp_enabled_at", "totp_last_step", "backup_code_hash")
+V4_USER_COLUMNS = ("notices_seen_seq", "flagged_at")
+V2_EVENT_COLUMNS = ("id", "user_id", "kind", "at", "ip", "device")
 V3_INDEX_NAMES = frozenset(index.name for index in tables.LOOKUP_INDEXES)
+LATER_INDEX_NAMES = V3_INDEX_NAMES | {index.name for index in tables.AUDIT_INDEXES}
 
 
 def dialect_of(db: Database) -> Dialect:
@@ -32,7 +36,7 @@ async def _create(db: Database, table: Table) -> None:
     """A table with the indexes it had when first released (later ones come with their version)."""
     await db.execute(CreateTable(table))
     for index in table.indexes:
-        if index.name not in V3_INDEX_NAMES:
+        if index.name not in LATER_INDEX_NAMES:
             await db.execute(CreateIndex(index))
 
 
@@ -40,6 +44,15 @@ def _users_v1() -> Table:
     """The users table as release 1 created it (before two-factor columns)."""
     columns = [column._copy() for column in tables.users.c if column.name in V1_USER_COLUMNS]
     return Table("users", MetaData(), *columns, UniqueConstraint("username_key"))
+
+
+def _security_events_v2() -> Table:
+    """The activity table as release 2 created it (before the audit trail)."""
+    columns = [column._copy() for column in tables.security_events.c if column.name in V2_EVENT_COLUMNS]
+    columns[1] = Column(
+        "user_id", Integer, ForeignKey(tables.users.c.id, ondelete="CASCADE"), nullable=False, index=True
+    )
+    return Table("security_events", MetaData(), *columns)
 
 
 async def _v1_foundation(db: Database, dialect: Dialect) -> None:
@@ -52,7 +65,7 @@ async def _v2_two_factor(db: Database, dialect: Dialect) -> None:
     for name in V2_USER_COLUMNS:
         column: Column = tables.users.c[name]
         await db.execute(text(f"ALTER TABLE users ADD COLUMN {name} {column.type.compile(dialect=dialect)}"))
-    for table in (tables.pending_signins, tables.enrollments, tables.security_events):
+    for table in (tables.pending_signins, tables.enrollments, _security_events_v2()):
         await _create(db, table)
 
 
@@ -61,7 +74,69 @@ async def _v3_lookup_indexes(db: Database, dialect: Dialect) -> None:
         await db.execute(CreateIndex(index))
 
 
-STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes)
+def _legacy_record(row: dict, seq: int) -> dict:
+    """An activity row written before the audit trail, as an audit record."""
+    kind = row["kind"]
+    return {
+        "seq": seq,
+        "at": row["at"],
+        "kind": kind,
+        "outcome": "failure" if "failed" in kind else "success",
+        "factor": None,
+        "username": row["username"],
+        "actor": "admin" if kind == "2fa.reset_by_admin" else "user",
+        "ip": row["ip"],
+        "device": row["device"],
+        "detail": "{}",
+    }
+
+
+async def _v4_audit_trail(db: Database, dialect: Dialect) -> None:
+    """security_events becomes the audit trail (a nullable user, more fields, the hash chain); users get notices.
+
+    The table is rebuilt (SQLite cannot drop a NOT NULL), its rows chained in their order.
+    """
+    events = tables.security_events
+    columns = [column._copy() for column in events.c]
+    columns[1] = Column("user_id", Integer, ForeignKey(tables.users.c.id, ondelete="SET NULL"))
+    rebuilt = Table("security_events_v4", MetaData(), *columns)
+    await db.execute(CreateTable(rebuilt))
+    old = text(
+        "SELECT e.id, e.user_id, e.kind, e.at, e.ip, e.device, u.username"
+        " FROM security_events e LEFT JOIN users u ON u.id = e.user_id ORDER BY e.at, e.id"
+    )
+    previous = audit_chain.GENESIS
+    seq = 0
+    for row in await db.fetch_all(old):
+        seq += 1
+        record = _legacy_record(dict(row), seq)
+        digest = audit_chain.link_hash(previous, record)
+        await db.execute(
+            insert(rebuilt).values(id=row["id"], user_id=row["user_id"], **record, prev_hash=previous, hash=digest)
+        )
+        previous = digest
+    await db.execute(text("DROP TABLE security_events"))
+    await db.execute(text("ALTER TABLE security_events_v4 RENAME TO security_events"))
+    if dialect.name == "postgresql":
+        await db.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('security_events', 'id'),"
+                " COALESCE((SELECT MAX(id) FROM security_events), 0) + 1, false)"
+            )
+        )
+    for index in events.indexes:
+        await db.execute(CreateIndex(index))
+    await _create(db, tables.audit_head)
+    await db.execute(insert(tables.audit_head).values(id=1, seq=seq, hash=previous))
+    await db.execute(text("ALTER TABLE users ADD COLUMN notices_seen_seq INTEGER NOT NULL DEFAULT 0"))
+    await db.execute(
+        text(f"ALTER TABLE users ADD COLUMN flagged_at {tables.users.c.flagged_at.type.compile(dialect=dialect)}")
+    )
+    # What happened before this release was seen on the activity list: no notices about it.
+    await db.execute(update(tables.users).values(notices_seen_seq=seq))
+
+
+STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail)
 LATEST = len(STEPS)
 
 

@@ -5,7 +5,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from server.handlers import profile, reauth, sessions, signin, two_factor
+from server import metrics_http
+from server.handlers import notices, password, profile, reauth, sessions, signin, two_factor
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
 from server.web import Access, Endpoint, GuardedRoute, Rule
@@ -73,6 +74,13 @@ def routes() -> list[BaseRoute]:
         *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
+        route("/notices/that-was-me", notices.acknowledge, "notices_acknowledge", USER, POST),
+        route("/notices/not-me", notices.disown, "notices_disown", USER, POST),
+        # The current password in the form is this action's fresh re-authentication (throttled like sign-in).
+        route("/profile/password", password.change_page, "change_password", USER),
+        route("/profile/password", password.change_submit, "change_password_submit", USER, POST),
         Route("/healthz", healthz, name="healthz"),
+        # Operators only: the configured addresses or bearer token (checked by the endpoint, no session).
+        Route("/metrics", metrics_http.endpoint, name="metrics"),
         Mount("/static", static_files(), name="static"),
     ]

@@ -16,6 +16,8 @@ import jinja2
 from databases import Database
 
 from server import db as database
+from server import metrics
+from server.audit_sinks import Sink, open_sink
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
@@ -43,6 +45,7 @@ class Services:
     hasher: PasswordHasher
     csrf_key: bytes
     templates: jinja2.Environment
+    audit_sink: Sink
 
 
 def _keys(settings: Settings) -> list[bytes]:
@@ -72,12 +75,13 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
     keys = _keys(settings)
     if settings.database_url == "":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    hasher = PasswordHasher(
+    hasher = metrics.MeasuredHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
         limit=settings.hash_threads,
     )
+    sink = open_sink(settings.audit_sink)
     try:
         async with database.opened(settings.resolved_database_url, settings.database_schema) as db:
             yield Services(
@@ -88,6 +92,8 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                 hasher=hasher,
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
                 templates=_templates(),
+                audit_sink=sink,
             )
     finally:
+        sink.close()
         hasher.close()

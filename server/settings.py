@@ -5,11 +5,14 @@ Nothing here is read at import time: ``Settings.from_env(os.environ)`` is called
 """
 
 import dataclasses
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from server.audit_sinks import SinkError, parse_sink
 
 
 class SettingsError(ValueError):
@@ -50,6 +53,9 @@ class Settings:
     hash_threads: int = 4
     max_body_bytes: int = 16 * 1024
     frame_ancestors: tuple[str, ...] = ()
+    audit_sink: str = "stderr"
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def resolved_database_url(self) -> str:
@@ -107,6 +113,15 @@ class Settings:
         for name in not_negative:
             if getattr(self, name) < 0:
                 raise SettingsError(f"MIROX_{name.upper()} must not be negative")
+        try:
+            parse_sink(self.audit_sink)
+        except SinkError as exc:
+            raise SettingsError(f"MIROX_AUDIT_SINK: {exc}") from exc
+        for entry in self.metrics_allow:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"MIROX_METRICS_ALLOW: {entry!r} is not an address or network") from exc
         if not 0 < self.port < 65536:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):

@@ -40,6 +40,8 @@ class User:
     totp_enabled_at: float | None
     totp_last_step: int | None
     backup_code_hash: str | None
+    notices_seen_seq: int = 0
+    flagged_at: float | None = None
 
     @property
     def two_factor_on(self) -> bool:
@@ -610,12 +612,6 @@ class Event:
     at: float
     ip: str
     device: str
-
-
-async def record_event(db: Database, user_id: int, kind: str, now: float, ip: str, device: str) -> None:
-    await db.execute(
-        security_events.insert().values(user_id=user_id, kind=kind, at=now, ip=ip[:64], device=device[:200])
-    )
 
 
 _RECENT_EVENTS = Prepared(

@@ -27,6 +27,10 @@ users = Table(
     _seconds("totp_enabled_at", nullable=True),
     Column("totp_last_step", Integer),
     Column("backup_code_hash", Text),
+    # Security notices (schema version 4): the last audit record the person has answered,
+    # and when they answered one "This wasn't me" (the administrator clears it).
+    Column("notices_seen_seq", Integer, nullable=False, server_default="0"),
+    Column("flagged_at", Float),
 )
 
 sessions = Table(
@@ -91,12 +95,34 @@ security_events = Table(
     "security_events",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # None for what concerns no known account (a wrong password for an unknown name, a command).
+    # Audit records outlive their account: deleting one unlinks its records, the username stays.
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
     Column("kind", String(40), nullable=False),
     _seconds("at"),
     Column("ip", String(64), nullable=False),
     Column("device", String(200), nullable=False),
+    # The audit trail (schema version 4): what happened, with which factor, by whom, and the
+    # hash chain (server/auth/audit_chain.py) that makes an edit, deletion or insertion visible.
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("outcome", String(20), nullable=False),
+    Column("factor", String(20)),
+    Column("username", String(64)),
+    Column("actor", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""One row (id 1): the number and hash of the last audit record. Appending updates it first,
+so concurrent appends (several processes) queue on its row lock and never fork the chain."""
 
 LOOKUP_INDEXES = (
     # The activity list: newest events of one user, without sorting all of them.
@@ -112,6 +138,11 @@ LOOKUP_INDEXES = (
     Index("ix_enrollments_session_id", enrollments.c.session_id),
 )
 """Indexes added by schema version 3, one per lookup path that had none."""
+
+AUDIT_INDEXES = (
+    # audit export --since/--until reads a time range.
+    Index("ix_security_events_at", security_events.c.at),
+)
 
 schema_version = Table(
     "schema_version",

@@ -140,7 +140,7 @@ async def test_user_reset_2fa_turns_it_off_and_records_it(environment, monkeypat
         alice = await store.get_user_by_key(svc.db, "alice")
         assert not alice.two_factor_on
         assert alice.backup_code_hash is None and alice.totp_last_step is None
-        assert [e.kind for e in await store.recent_events(svc.db, alice.id)] == ["2fa.reset_by_admin"]
+        assert [e.kind for e in await store.recent_events(svc.db, alice.id)] == ["2fa.reset_by_admin", "admin.user_add"]
     assert await run(monkeypatch, "user", "reset-2fa", "alice") == 0
     assert "was already off" in capsys.readouterr().out
 

@@ -7,7 +7,8 @@ import pytest
 from databases import Database
 from sqlalchemy import column, insert, table, text
 
-from server import migrations, store
+from server import audit_store, migrations, store
+from server.auth import audit_chain
 from server.auth.tokens import token_hash
 from server.db import close_database, open_database, schema_version, upgrade_schema
 from server.tables import metadata
@@ -94,6 +95,12 @@ async def insert_release_1_data(db: Database) -> None:
     )
 
 
+async def insert_release_2_event(db: Database, kind: str, at: float = NOW) -> None:
+    """An activity row written with release 2's columns only."""
+    events_v2 = table("security_events", *(column(name) for name in migrations.V2_EVENT_COLUMNS[1:]))
+    await db.execute(insert(events_v2).values(user_id=1, kind=kind, at=at, ip="192.0.2.1", device="Firefox"))
+
+
 async def test_release_1_schema_has_no_two_factor_parts(db):
     """Upgrading to version 1 builds the first release's schema, without the later columns and tables."""
     assert await migrations.upgrade(db, target=1) == 0
@@ -137,7 +144,9 @@ async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(db):
     assert enrollment is not None
     assert await store.complete_enrollment(db, enrollment, "sealed", "backup-hash", 42, NOW)
     assert await store.advance_totp_step(db, 1, 43)
-    await store.record_event(db, 1, "2fa.enabled", NOW, "192.0.2.1", "Firefox")
+    await audit_store.record_event(
+        db, audit_store.AuditEntry(kind="2fa.enabled", at=NOW, outcome="success", user_id=1, ip="192.0.2.1")
+    )
     upgraded = await store.get_user(db, 1)
     assert upgraded.two_factor_on and upgraded.totp_last_step == 43 and upgraded.backup_code_hash == "backup-hash"
     assert [e.kind for e in await store.recent_events(db, 1)] == ["2fa.enabled"]
@@ -157,7 +166,7 @@ async def test_version_3_adds_an_index_on_every_lookup_path(db):
     await insert_release_1_data(db)
     await migrations.upgrade(db, target=2)
     assert not migrations.V3_INDEX_NAMES & await index_names(db)
-    await store.record_event(db, 1, "2fa.enabled", NOW, "192.0.2.1", "Firefox")
+    await insert_release_2_event(db, "2fa.enabled")
 
     assert await migrations.upgrade(db) == 2
     assert await index_names(db) >= migrations.V3_INDEX_NAMES
@@ -200,3 +209,28 @@ async def test_concurrent_upgrades_build_the_schema_once(database, db):
     assert await migrations.current_version(db) == migrations.LATEST
     rows = await db.fetch_all(text("SELECT version FROM schema_version"))
     assert [row[0] for row in rows] == [migrations.LATEST]
+
+
+async def test_the_audit_trail_version_chains_the_activity_rows_already_there(db):
+    """Activity rows written before the audit trail become its first records, chained in time order."""
+    await migrations.upgrade(db, target=1)
+    await insert_release_1_data(db)
+    await migrations.upgrade(db, target=3)
+    await insert_release_2_event(db, "signin.failed_code", NOW + 2)
+    await insert_release_2_event(db, "signin", NOW + 1)
+
+    await migrations.upgrade(db)
+    assert set(migrations.V4_USER_COLUMNS) <= await column_names(db, "users")
+    alice = await store.get_user(db, 1)
+    assert alice.notices_seen_seq == 2 and alice.flagged_at is None, "older events raise no notices"
+    head, records = await audit_store.audit_snapshot(db)
+    assert [(r["seq"], r["kind"], r["outcome"], r["username"]) for r in records] == [
+        (1, "signin", "success", "Alice"),
+        (2, "signin.failed_code", "failure", "Alice"),
+    ]
+    assert head == (2, records[-1]["hash"])
+    assert audit_chain.verify(records, head) is None
+    await audit_store.record_event(db, audit_store.AuditEntry(kind="signin", at=NOW + 3, outcome="success", user_id=1))
+    head, records = await audit_store.audit_snapshot(db)
+    assert head[0] == 3 and audit_chain.verify(records, head) is None
+    assert [e.kind for e in await store.recent_events(db, 1)] == ["signin", "signin.failed_code", "signin"]

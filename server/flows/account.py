@@ -2,8 +2,7 @@
 
 import re
 
-from server import store
-from server.auth.devices import summarize_user_agent
+from server import audit, store
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.services import Client, Services
@@ -105,11 +104,16 @@ async def reauthenticate(
     keys = throttling.password_keys(svc, username_key(user.username), client)
     wait = await throttling.claim_password_attempt(svc, keys, now)
     if wait is not None:
+        await audit.record(
+            svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
+        )
         return False, wait
     ok, _ = await svc.hasher.verify(user.password_hash, password)
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
+    outcome = "success" if ok else "failure"
+    await audit.record(svc, "reauth", user=user, client=client, outcome=outcome, factor="password")
     return ok, 0
 
 
@@ -123,14 +127,7 @@ async def sign_out_session(svc: Services, user: store.User, session_id: int) -> 
 
 async def sign_out_others(svc: Services, user: store.User, session: store.Session, client: Client) -> int:
     count = await store.delete_other_sessions(svc.db, user.id, session.id)
-    await store.record_event(
-        svc.db,
-        user.id,
-        "sessions.signed_out_others",
-        svc.clock(),
-        client.ip,
-        summarize_user_agent(client.user_agent),
-    )
+    await audit.record(svc, "sessions.signed_out_others", user=user, client=client, detail={"count": count})
     return count
 
 

@@ -3,10 +3,9 @@
 Nothing that identifies a signed-in user exists before ``begin_session``.
 """
 
-from server import store
+from server import audit, store
 from server.auth import backup_codes, totp
 from server.auth.crypto import SealError
-from server.auth.devices import summarize_user_agent
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.flows.account import username_key
@@ -21,12 +20,32 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     key = username_key(username)
     keys = throttling.password_keys(svc, key, client)
     wait = await throttling.claim_password_attempt(svc, keys, now)
-    if wait is not None:
-        return Outcome(Status.THROTTLED, wait=wait)
     user = await store.get_user_by_key(svc.db, key)
+    if wait is not None:
+        await audit.record(
+            svc,
+            "signin.throttled",
+            user=user,
+            client=client,
+            outcome="throttled",
+            factor="password",
+            detail={"wait": wait},
+        )
+        return Outcome(Status.THROTTLED, wait=wait)
     usable = user is not None and user.disabled_at is None
     ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
     if not ok or user is None:
+        # The name typed is recorded only when it is an account's: a mistyped password must not land in a log.
+        account = "unknown" if user is None else ("disabled" if user.disabled_at else "known")
+        await audit.record(
+            svc,
+            "signin.failed_password",
+            user=user,
+            client=client,
+            outcome="failure",
+            factor="password",
+            detail={"account": account},
+        )
         return Outcome(Status.INVALID)
     await throttling.password_accepted(svc, keys)
     if needs_rehash:
@@ -62,22 +81,27 @@ def _new_session(svc: Services, user: store.User, client: Client, notice: str | 
     return token, row
 
 
-async def _session_begun(svc: Services, session: store.NewSession, client: Client) -> None:
-    """Housekeeping after a session began: drop dead rows, record the sign-in."""
+async def _session_begun(
+    svc: Services, session: store.NewSession, user: store.User, client: Client, factor: str
+) -> None:
+    """Housekeeping after a session began: drop dead rows, record the sign-in and its last factor."""
     await store.purge_expired(svc.db, session.now, svc.settings.idle_timeout)
-    device = summarize_user_agent(client.user_agent)
-    await store.record_event(svc.db, session.user_id, "signin", session.now, client.ip, device)
+    await audit.record_signin(svc, user, client, factor)
 
 
-async def begin_session(svc: Services, user: store.User, client: Client, notice: str | None = None) -> str:
+async def begin_session(
+    svc: Services, user: store.User, client: Client, notice: str | None = None, factor: str = "password"
+) -> str:
     """The last step: a new session with a new token (never a reused one)."""
     token, row = _new_session(svc, user, client, notice)
     await store.create_session(svc.db, row)
-    await _session_begun(svc, row, client)
+    await _session_begun(svc, row, user, client, factor)
     return token
 
 
-async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Outcome | int:
+async def _claim_code_attempt(
+    svc: Services, pending: store.PendingSignin, client: Client, factor: str
+) -> Outcome | int:
     """Count the attempt on the pending sign-in and on the account: attempts left, or a refusal."""
     now = svc.clock()
     s = svc.settings
@@ -86,15 +110,21 @@ async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Ou
         return Outcome(Status.EXHAUSTED)
     wait = await throttling.claim_code_attempt(svc, pending.user_id, now)
     if wait is not None:
+        user = await store.get_user(svc.db, pending.user_id)
+        await audit.record(
+            svc, "signin.throttled", user=user, client=client, outcome="throttled", factor=factor, detail={"wait": wait}
+        )
         return Outcome(Status.THROTTLED, wait=wait)
     return s.pending_signin_attempts - attempt
 
 
-async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Outcome:
+async def _attempt(
+    svc: Services, pending: store.PendingSignin, code: str | None, client: Client, factor: str
+) -> tuple[store.User, int] | Outcome:
     """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
-    left = await _claim_code_attempt(svc, pending)
+    left = await _claim_code_attempt(svc, pending, client, factor)
     if isinstance(left, Outcome):
         return left
     user = await store.get_user(svc.db, pending.user_id)
@@ -103,16 +133,15 @@ async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None
     return user, left
 
 
-async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Outcome:
-    now = svc.clock()
-    await store.record_event(svc.db, user_id, kind, now, client.ip, summarize_user_agent(client.user_agent))
+async def _failed(svc: Services, user: store.User, left: int, client: Client, kind: str, factor: str) -> Outcome:
+    await audit.record(svc, kind, user=user, client=client, outcome="failure", factor=factor)
     return Outcome(Status.INVALID, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
 
 
 async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Outcome:
     """Step 2 with an authenticator code: accepted once per time step, then a session."""
     code = totp.normalize_code(raw_code)
-    attempt = await _attempt(svc, pending, code)
+    attempt = await _attempt(svc, pending, code, client, "totp")
     if isinstance(attempt, Outcome):
         return attempt
     user, left = attempt
@@ -121,10 +150,10 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     try:
         secret = open_secret(svc, user)
     except SealError:
-        return await _failed(svc, user.id, left, client, "signin.failed_code")
+        return await _failed(svc, user, left, client, "signin.failed_code", "totp")
     step = totp.matched_step(secret, code, svc.clock())
     if step is None:
-        return await _failed(svc, user.id, left, client, "signin.failed_code")
+        return await _failed(svc, user, left, client, "signin.failed_code", "totp")
     if not await store.advance_totp_step(svc.db, user.id, step):
         return Outcome(Status.REUSED, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
     return await _finish(svc, pending, user, client)
@@ -135,7 +164,7 @@ async def complete_with_backup_code(
 ) -> Outcome:
     """Step 2 with the backup code: signs in and turns 2FA off; one use wins."""
     code = backup_codes.normalize(raw_code)
-    attempt = await _attempt(svc, pending, code)
+    attempt = await _attempt(svc, pending, code, client, "backup_code")
     if isinstance(attempt, Outcome):
         return attempt
     user, left = attempt
@@ -147,12 +176,10 @@ async def complete_with_backup_code(
         or seen_hash is None
         or not await store.spend_backup_code(svc.db, user.id, seen_hash, pending.id, session)
     ):
-        return await _failed(svc, user.id, left, client, "signin.failed_backup")
-    await store.record_event(
-        svc.db, user.id, "2fa.backup_used", session.now, client.ip, summarize_user_agent(client.user_agent)
-    )
+        return await _failed(svc, user, left, client, "signin.failed_backup", "backup_code")
+    await audit.record(svc, "2fa.backup_used", user=user, client=client, factor="backup_code")
     await throttling.code_accepted(svc, user.id)
-    await _session_begun(svc, session, client)
+    await _session_begun(svc, session, user, client, "backup_code")
     return Outcome(Status.OK, user=user, token=token)
 
 
@@ -164,7 +191,7 @@ async def _finish(svc: Services, pending: store.PendingSignin, user: store.User,
 
 async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Outcome:
     await throttling.code_accepted(svc, user.id)
-    token = await begin_session(svc, user, client)
+    token = await begin_session(svc, user, client, factor="totp")
     return Outcome(Status.OK, user=user, token=token)
 
 

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from server import store
+from server import audit, store
 from server.auth import backup_codes, totp
 from server.auth.crypto import SealError
-from server.auth.devices import summarize_user_agent
 from server.auth.qr import qr_svg
 from server.auth.tokens import new_public_id
 from server.flows import throttling
@@ -39,12 +38,8 @@ def open_secret(svc: Services, user: store.User) -> str:
     return svc.keyring.open(user.totp_secret_sealed, _secret_context(user.id))
 
 
-def _device(client: Client) -> str:
-    return summarize_user_agent(client.user_agent)
-
-
-async def _event(svc: Services, user: store.User, kind: str, client: Client) -> None:
-    await store.record_event(svc.db, user.id, kind, svc.clock(), client.ip, _device(client))
+async def _event(svc: Services, user: store.User, kind: str, client: Client, outcome: str = "success") -> None:
+    await audit.record(svc, kind, user=user, client=client, outcome=outcome, factor="totp")
 
 
 # ---- the Enable dialog -------------------------------------------------------------------
@@ -146,13 +141,16 @@ async def verify_current_code(
     now = svc.clock()
     wait = await throttling.claim_code_attempt(svc, user.id, now)
     if wait is not None:
+        await audit.record(
+            svc, "2fa.throttled", user=user, client=client, outcome="throttled", factor="totp", detail={"wait": wait}
+        )
         return Outcome(Status.THROTTLED, wait=wait)
     try:
         step = totp.matched_step(open_secret(svc, user), code, now)
     except SealError:
         step = None
     if step is None:
-        await _event(svc, user, failure_event, client)
+        await _event(svc, user, failure_event, client, "failure")
         return Outcome(Status.INVALID)
     if consume and not await store.advance_totp_step(svc.db, user.id, step):
         return Outcome(Status.REUSED)
@@ -193,7 +191,7 @@ async def admin_reset(svc: Services, user: store.User) -> bool:
     """For an administrator: turn 2FA off for a user who lost phone and backup code."""
     await store.cancel_enrollments(svc.db, user.id)
     changed = await store.disable_two_factor(svc.db, user.id)
-    await store.record_event(svc.db, user.id, "2fa.reset_by_admin", svc.clock(), "console", "Administrator")
+    await audit.record(svc, "2fa.reset_by_admin", user=user, detail={"changed": changed})
     return changed
 
 

@@ -1,16 +1,24 @@
 """The home page and the Profile page (account, Security card, sessions, activity)."""
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import account
+from server.flows import account, notices
 from server.handlers.common import OFFER_AFTER, activity_context, sessions_context
 from server.web import is_htmx, render, services
 
 
+async def notices_context(request: Request) -> dict[str, Any]:
+    """The security notices not answered yet (shown at the first page after sign-in and on Profile)."""
+    svc = services(request)
+    return {"notices": await notices.pending(svc, request.state.user, request.state.session), "notices_answer": None}
+
+
 async def home(request: Request) -> Response:
     """The signed-in start page."""
-    return render(request, "home.html", "home.html")
+    return render(request, "home.html", "home.html", await notices_context(request))
 
 
 async def profile(request: Request) -> Response:
@@ -25,7 +33,8 @@ async def profile(request: Request) -> Response:
         return render(request, "profile.html", "partials/security_card.html", card)
     notice = await account.take_notice(services(request), request.state.session)
     session_notice = notice if notice and notice.startswith("sessions.") else None
-    card_notice = None if session_notice else notice
+    notices_answer = notice if notice and notice.startswith("notice.") else None
+    card_notice = None if session_notice or notices_answer else notice
     listed = await sessions_context(request, session_notice)
     context = {
         "user": request.state.user,  # read by the session lookup of this request
@@ -33,5 +42,7 @@ async def profile(request: Request) -> Response:
         "offer_signout": card_notice in OFFER_AFTER and len(listed["sessions"]) > 1,
         **listed,
         **await activity_context(request),
+        **await notices_context(request),
+        "notices_answer": notices_answer,
     }
     return render(request, "profile.html", "profile.html", context)

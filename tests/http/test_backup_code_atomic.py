@@ -8,9 +8,10 @@ show for the code).
 
 import sqlite3
 
+from databases import Database
 from sqlalchemy import select
 
-from server import store
+from server import audit_store
 from server.tables import sessions
 from tests.utils import start_signin, submit_backup_code, user_row, user_with_two_factor_signed_out
 
@@ -21,14 +22,14 @@ async def test_failure_right_after_the_code_is_spent_still_leaves_the_session_it
     """The database fails on the first statement after the spend: 2FA is off and the session is there."""
     enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
-    record_event = store.record_event
+    record_event = audit_store.record_event
 
-    async def fail_after_spend(db: object, user_id: int, kind: str, *args: object) -> None:
-        if kind == "2fa.backup_used":
+    async def fail_after_spend(db: Database, entry: audit_store.AuditEntry) -> dict[str, object]:
+        if entry.kind == "2fa.backup_used":
             raise sqlite3.OperationalError("disk I/O error")  # the process dies here
-        await record_event(db, user_id, kind, *args)  # type: ignore[arg-type]
+        return await record_event(db, entry)
 
-    monkeypatch.setattr(store, "record_event", fail_after_spend)
+    monkeypatch.setattr(audit_store, "record_event", fail_after_spend)
     response = await submit_backup_code(client, enrolled.backup_code)
     assert response.status_code == 503
 

@@ -83,7 +83,8 @@ FORM_KINDS = frozenset({"urlencoded", "raw_form", "multipart"})
 # sign-in's attempts, failure rows in the activity log) and the session's one-shot notice.
 REFUSED_COLUMNS = {"sessions": frozenset({"last_seen_at"})}
 COUNTED_COLUMNS = {"sessions": frozenset({"last_seen_at", "notice"}), "pending_signins": frozenset({"attempts"})}
-COUNTER_TABLES = frozenset({"throttle"})
+# audit_head is the audit trail's chain head: it moves with every row appended to security_events.
+COUNTER_TABLES = frozenset({"throttle", "audit_head"})
 APPEND_ONLY_TABLES = frozenset({"security_events"})
 # Routes whose only proof is the CSRF token: ending this user's sessions, dropping this browser's
 # pending sign-in, opening an Enable dialog (a pending enrollment; the account does not change).

@@ -34,6 +34,7 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     "setup",
     "setup_submit",
     "healthz",
+    "metrics",  # operators' addresses or token, no account data (tests/http/test_metrics.py)
 }
 HTMX = [False, True]
 HTMX_IDS = ["browser", "htmx"]

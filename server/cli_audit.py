@@ -1,0 +1,94 @@
+"""``run.py audit verify`` and ``run.py audit export`` (the audit trail for auditors), and ``user show``."""
+
+import argparse
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from server import audit_store
+from server.audit_sinks import rfc3339
+from server.auth import audit_chain
+from server.flows.account import username_key
+from server.services import open_services
+from server.settings import Settings
+from server.store import User, get_user_by_key
+
+EXPORT_FIELDS = ("time", *audit_store.AUDIT_FIELDS)
+
+
+def moment(text: str) -> float:
+    """A date or date-time in ISO 8601 (UTC unless it says otherwise) as Unix seconds."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-12-01 or 2026-12-01T06:00Z") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def add_commands(sub: Any) -> None:
+    """The ``audit`` command group of run.py."""
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check the hash chain; report the first altered, inserted or deleted record")
+    export = audit.add_parser("export", help="write audit records as CSV or JSON lines to standard output")
+    export.add_argument("--since", type=moment, help="from this UTC date or time (inclusive), e.g. 2026-12-01")
+    export.add_argument("--until", type=moment, help="up to this UTC date or time (exclusive)")
+    export.add_argument("--user", help="only the records of this account")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as svc:
+        if args.action == "verify":
+            head, records = await audit_store.audit_snapshot(svc.db)
+            finding = audit_chain.verify(records, head)
+            if finding is not None:
+                print(f"Audit trail broken at record {finding.seq} ({finding.problem}): {finding.explanation}.")
+                return 1
+            last = records[-1]["hash"] if records else audit_chain.GENESIS
+            print(f"Audit trail intact: {len(records)} record(s), last hash {last}.")
+            return 0
+        username = args.user
+        if username is not None:
+            user = await get_user_by_key(svc.db, username_key(username))
+            username = user.username if user is not None else username
+        rows = audit_store.audit_records(svc.db, args.since, args.until, username)
+        out = sys.stdout
+        count = 0
+        if args.format == "csv":
+            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            async for row in rows:
+                writer.writerow(_exported(row))
+                count += 1
+        else:
+            async for row in rows:
+                _json_line(out, row)
+                count += 1
+        print(f"Exported {count} record(s).", file=sys.stderr)
+        return 0
+
+
+def describe(user: User) -> str:
+    """``user show``: the account's state, one fact a line."""
+    lines = [
+        f"Username:      {user.username}",
+        f"Created:       {rfc3339(user.created_at)}",
+        f"State:         {'disabled since ' + rfc3339(user.disabled_at) if user.disabled_at else 'active'}",
+        f"Two-factor:    {'on' if user.two_factor_on else 'off'}",
+    ]
+    if user.flagged_at:
+        lines.append(f"FLAGGED:       reported a security notice as not theirs at {rfc3339(user.flagged_at)}")
+        lines.append("               check `run.py audit export --user NAME`, then `run.py user clear-flag NAME`")
+    return "\n".join(lines)
+
+
+def _exported(row: dict[str, Any]) -> dict[str, Any]:
+    return {"time": rfc3339(float(row["at"])), **row}
+
+
+def _json_line(out: TextIO, row: dict[str, Any]) -> None:
+    out.write(json.dumps(_exported(row), ensure_ascii=False, separators=(",", ":")) + "\n")
