@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -97,6 +98,7 @@ def create_app(
         routes=routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"], www_redirect=False),
             # Inside the headers middleware (Starlette's own max_body_size sits outside it),
             # so the 413 it answers carries the security headers too.
             Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
@@ -104,6 +106,9 @@ def create_app(
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    # "/profile/" would answer 307 to an absolute URL built from the Host header (an attacker's
+    # name, behind a proxy that passes it on); no route ends in "/", so there is nothing to redirect to.
+    app.router.redirect_slashes = False
     # Starlette searches the whole route table for every link; pages link a lot.
     app.state.route_path = functools.lru_cache(maxsize=1024)(
         lambda name, params: str(app.router.url_path_for(name, **dict(params)))

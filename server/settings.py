@@ -6,6 +6,7 @@ Nothing here is read at import time: ``Settings.from_env(os.environ)`` is called
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class Settings:
     hash_threads: int = 4
     max_body_bytes: int = 16 * 1024
     frame_ancestors: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -111,7 +113,15 @@ class Settings:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
             raise SettingsError("MIROX_ROOT_PATH must start with / and not end with / (for example /security)")
+        for host in self.allowed_hosts:
+            if not _HOST_PATTERN.fullmatch(host):
+                raise SettingsError(
+                    f"MIROX_ALLOWED_HOSTS: {host!r} is not a host name or *.domain pattern (no scheme, port or path)"
+                )
         return self
+
+
+_HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]")
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
