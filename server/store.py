@@ -476,17 +476,20 @@ _TWO_FACTOR_OFF = {
 
 
 async def disable_two_factor(db: Database, user_id: int) -> bool:
-    row = await db.fetch_one(
-        update(users)
-        .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
-        .values(**_TWO_FACTOR_OFF)
-        .returning(users.c.id)
-    )
+    """Turn 2FA off and end the account's half-finished sign-ins (they were waiting for a code)."""
+    async with transaction(db):
+        row = await db.fetch_one(
+            update(users)
+            .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
+            .values(**_TWO_FACTOR_OFF)
+            .returning(users.c.id)
+        )
+        await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
     return row is not None
 
 
 async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_id: int, session: NewSession) -> bool:
-    """Use the backup code whose hash was verified: turn 2FA off, spend the pending sign-in, begin ``session``.
+    """Use the backup code whose hash was verified: turn 2FA off, end the pending sign-ins, begin ``session``.
 
     All happen in one transaction or none does (a crash in between must not leave the code
     spent and 2FA off without the session it paid for), and one caller only wins: the code
@@ -507,6 +510,7 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
             )
             if off is None:
                 raise Rollback
+            await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
             await create_session(db, session)
     except Rollback:
         return False

@@ -90,16 +90,29 @@ async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Ou
     return s.pending_signin_attempts - attempt
 
 
+async def _account_of(svc: Services, pending: store.PendingSignin) -> store.User | Outcome:
+    """The account a pending sign-in may still finish for; else it ends here.
+
+    An account whose 2FA was turned off meanwhile (reset, Disable, backup code) is refused,
+    not passed: the code step is what this pending sign-in was waiting for.
+    """
+    user = await store.get_user(svc.db, pending.user_id)
+    if user is None or user.disabled_at is not None or not user.two_factor_on:
+        await store.consume_pending_signin(svc.db, pending.id)
+        return Outcome(Status.EXPIRED)
+    return user
+
+
 async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Outcome:
     """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+    user = await _account_of(svc, pending)
+    if isinstance(user, Outcome):
+        return user
     left = await _claim_code_attempt(svc, pending)
     if isinstance(left, Outcome):
         return left
-    user = await store.get_user(svc.db, pending.user_id)
-    if user is None or user.disabled_at is not None:
-        return Outcome(Status.EXPIRED)
     return user, left
 
 
@@ -116,8 +129,6 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     if isinstance(attempt, Outcome):
         return attempt
     user, left = attempt
-    if not user.two_factor_on:
-        return await _finish(svc, pending, user, client)
     try:
         secret = open_secret(svc, user)
     except SealError:
