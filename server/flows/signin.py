@@ -11,7 +11,7 @@ from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
-from server.flows.two_factor import open_secret
+from server.flows.two_factor import open_secret, replayed
 from server.services import Client, Services
 
 
@@ -123,20 +123,31 @@ async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: 
 
 
 async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Outcome:
-    """Step 2 with an authenticator code: accepted once per time step, then a session."""
+    """Step 2 with an authenticator code: accepted once per time step, then a session.
+
+    A code of a step already used (the person signed out and in again within 30 seconds)
+    is no guess: it is answered as such and costs no attempt. Only a code of a used step
+    gets that answer, and such a code can never be used again, so it tells a guesser nothing.
+    """
     code = totp.normalize_code(raw_code)
-    attempt = await _attempt(svc, pending, code)
-    if isinstance(attempt, Outcome):
-        return attempt
-    user, left = attempt
+    unused_attempts = svc.settings.pending_signin_attempts - pending.attempts
+    if code is None:
+        return Outcome(Status.FORMAT, attempts_left=unused_attempts)
+    user = await _account_of(svc, pending)
+    if isinstance(user, Outcome):
+        return user
     try:
-        secret = open_secret(svc, user)
+        step = totp.matched_step(open_secret(svc, user), code, svc.clock())
     except SealError:
-        return await _failed(svc, user.id, left, client, "signin.failed_code")
-    step = totp.matched_step(secret, code, svc.clock())
+        step = None
+    if replayed(user, step):
+        return Outcome(Status.REUSED, attempts_left=unused_attempts)
+    left = await _claim_code_attempt(svc, pending)
+    if isinstance(left, Outcome):
+        return left
     if step is None:
         return await _failed(svc, user.id, left, client, "signin.failed_code")
-    if not await store.advance_totp_step(svc.db, user.id, step):
+    if not await store.advance_totp_step(svc.db, user.id, step):  # a parallel request used it first
         return Outcome(Status.REUSED, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
     return await _finish(svc, pending, user, client)
 

@@ -39,6 +39,11 @@ def open_secret(svc: Services, user: store.User) -> str:
     return svc.keyring.open(user.totp_secret_sealed, _secret_context(user.id))
 
 
+def replayed(user: store.User, step: int | None) -> bool:
+    """Whether ``step`` was already used on this account (or a later one was): a replay, not a guess."""
+    return step is not None and user.totp_last_step is not None and step <= user.totp_last_step
+
+
 def _device(client: Client) -> str:
     return summarize_user_agent(client.user_agent)
 
@@ -136,7 +141,8 @@ async def verify_current_code(
 ) -> Outcome:
     """Check a code against the account's secret, counting failures on the shared throttle.
 
-    ``consume`` records the time step so the same code can never be used again.
+    ``consume`` records the time step so the same code can never be used again; a code of a
+    step already used is then refused as reused, without counting as a failure.
     """
     if not user.two_factor_on:
         return Outcome(Status.NOT_ON)
@@ -144,13 +150,15 @@ async def verify_current_code(
     if code is None:
         return Outcome(Status.FORMAT)
     now = svc.clock()
-    wait = await throttling.claim_code_attempt(svc, user.id, now)
-    if wait is not None:
-        return Outcome(Status.THROTTLED, wait=wait)
     try:
         step = totp.matched_step(open_secret(svc, user), code, now)
     except SealError:
         step = None
+    if consume and replayed(user, step):
+        return Outcome(Status.REUSED)
+    wait = await throttling.claim_code_attempt(svc, user.id, now)
+    if wait is not None:
+        return Outcome(Status.THROTTLED, wait=wait)
     if step is None:
         await _event(svc, user, failure_event, client)
         return Outcome(Status.INVALID)
