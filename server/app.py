@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from server import db
-from server.flows import account
+from server.flows import account, two_factor
 from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
 from server.services import Services, open_services
@@ -50,6 +50,20 @@ def _announce(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+async def _refuse_missing_keys(svc: Services) -> None:
+    """Refuse to serve when stored TOTP secrets use a key this server lacks: every 2FA user would be locked out."""
+    missing = await two_factor.missing_key_ids(svc)
+    if missing:
+        text = (
+            f"Stored TOTP secrets are encrypted with key id {', '.join(missing)}, which this server does not have, "
+            "so their users could not sign in with a code. Add that key to MIROX_TOTP_KEYS (after the current one; "
+            "a key's id is the first 8 hex digits of the SHA-256 of its 32 bytes) or to the key file, and start "
+            "again. If the key is lost, turn 2FA off for those accounts with `run.py user reset-2fa NAME`."
+        )
+        logger.error(text)
+        raise RuntimeError(text)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -61,6 +75,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         async with open_services(settings, clock=clock) as svc:
+            await _refuse_missing_keys(svc)
             setup_token = await account.issue_setup_token(svc)
             if setup_token:
                 announce(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from databases import Database
-from sqlalchemy import Float, Integer, bindparam, case, cast, delete, literal, or_, select, update
+from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
 
 from server.auth.throttle import Policy, delay_after
 from server.db import Prepared, Rollback, insert, record, transaction
@@ -454,6 +454,13 @@ async def replace_backup_code(db: Database, user_id: int, old_hash: str | None, 
 async def users_with_secrets(db: Database) -> list[User]:
     rows = await db.fetch_all(select(users).where(users.c.totp_secret_sealed.is_not(None)))
     return [record(User, row) for row in rows]
+
+
+async def sealed_secret_prefixes(db: Database, length: int) -> set[str]:
+    """The distinct first ``length`` characters of the stored TOTP secrets (they name the key)."""
+    prefix = func.substr(users.c.totp_secret_sealed, 1, length)
+    rows = await db.fetch_all(select(prefix.label("p")).where(users.c.totp_secret_sealed.is_not(None)).distinct())
+    return {row["p"] for row in rows}
 
 
 async def replace_sealed_secret(db: Database, user_id: int, old: str, new: str) -> bool:

@@ -11,7 +11,7 @@ from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
-from server.flows.two_factor import open_secret, replayed
+from server.flows.two_factor import open_secret, replayed, secret_unreadable
 from server.services import Client, Services
 
 
@@ -137,9 +137,11 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     if isinstance(user, Outcome):
         return user
     try:
-        step = totp.matched_step(open_secret(svc, user), code, svc.clock())
-    except SealError:
-        step = None
+        secret = open_secret(svc, user)
+    except SealError as exc:
+        secret_unreadable(user, exc)
+        return Outcome(Status.MISCONFIGURED, attempts_left=unused_attempts)
+    step = totp.matched_step(secret, code, svc.clock())
     if replayed(user, step):
         return Outcome(Status.REUSED, attempts_left=unused_attempts)
     left = await _claim_code_attempt(svc, pending)
