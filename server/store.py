@@ -60,15 +60,20 @@ async def create_user(db: Database, username: str, username_key: str, password_h
 async def create_first_user(
     db: Database, setup_hash: str, username: str, username_key: str, password_hash: str, now: float
 ) -> bool:
-    """Spend the one-time setup token and create the first account, or neither."""
+    """Spend every setup link (each start before setup printed one) and create the first account, or neither.
+
+    The first statement deletes all links, so parallel submits, over one link or several, wait
+    for each other (SQLite's write lock; PostgreSQL's row locks) and the later ones find none.
+    "No account yet" is checked inside the same transaction.
+    """
     try:
         async with transaction(db):
-            spent = await db.fetch_one(
-                delete(setup_tokens)
-                .where(setup_tokens.c.token_hash == setup_hash, setup_tokens.c.expires_at > now)
-                .returning(setup_tokens.c.token_hash)
+            spent = await db.fetch_all(
+                delete(setup_tokens).returning(setup_tokens.c.token_hash, setup_tokens.c.expires_at)
             )
-            if spent is None or not await create_user(db, username, username_key, password_hash, now):
+            if not any(row["token_hash"] == setup_hash and row["expires_at"] > now for row in spent):
+                raise Rollback
+            if await any_users(db) or not await create_user(db, username, username_key, password_hash, now):
                 raise Rollback
     except Rollback:
         return False
