@@ -100,6 +100,13 @@ async def any_users(db: Database) -> bool:
     return await db.fetch_one(select(users.c.id).limit(1)) is not None
 
 
+async def password_hash_prefixes(db: Database, tail_chars: int) -> dict[str, int]:
+    """How many stored password hashes start with each prefix (all but their last ``tail_chars``)."""
+    prefix = func.substr(users.c.password_hash, 1, func.length(users.c.password_hash) - tail_chars).label("prefix")
+    rows = await db.fetch_all(select(prefix, func.count().label("n")).group_by(prefix))
+    return {row["prefix"]: int(row["n"]) for row in rows}
+
+
 async def set_password_hash(db: Database, user_id: int, password_hash: str) -> bool:
     row = await db.fetch_one(
         update(users).where(users.c.id == user_id).values(password_hash=password_hash).returning(users.c.id)

@@ -30,7 +30,9 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
         return Outcome(Status.INVALID)
     await throttling.password_accepted(svc, keys)
     if needs_rehash:
-        await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+        new_hash = await svc.hasher.hash(password)
+        if await store.set_password_hash(svc.db, user.id, new_hash):
+            svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     if user.two_factor_on:
         return Outcome(Status.NEEDS_SECOND_FACTOR, user=user)
     return Outcome(Status.OK, user=user)
