@@ -76,6 +76,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         async with open_services(settings, clock=clock) as svc:
             await _refuse_missing_keys(svc)
+            await account.count_password_hashes(svc)
             setup_token = await account.issue_setup_token(svc)
             if setup_token:
                 announce(

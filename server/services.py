@@ -17,10 +17,9 @@ import jinja2
 from databases import Database
 
 from server import db as database
-from server import store
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
-from server.auth.passwords import TAIL_CHARS, PasswordHasher
+from server.auth.passwords import PasswordHasher
 from server.file_modes import prepare_private_database, sqlite_file
 from server.settings import Settings
 
@@ -87,7 +86,6 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
     )
     try:
         async with database.opened(settings.resolved_database_url, settings.database_schema) as db:
-            hasher.count_stored(await store.password_hash_prefixes(db, TAIL_CHARS))
             yield Services(
                 settings=settings,
                 db=db,

@@ -4,6 +4,7 @@ import re
 
 from server import store
 from server.auth.devices import summarize_user_agent
+from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.services import Client, Services
@@ -39,6 +40,11 @@ async def add_user(svc: Services, username: str, password: str) -> str | None:
         return "setup.taken"
     svc.hasher.stored_hash_changed(None, password_hash)
     return None
+
+
+async def count_password_hashes(svc: Services) -> None:
+    """At start: tell the hasher what the stored password hashes cost (its dummy for unknown names follows)."""
+    svc.hasher.count_stored(await store.password_hash_prefixes(svc.db, TAIL_CHARS))
 
 
 async def set_password(svc: Services, user: store.User, password: str) -> str | None:
