@@ -12,6 +12,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import argon2
 
@@ -107,7 +108,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - started
-    meta = {
+    meta: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "finished": datetime.now().isoformat(timespec="seconds"),
         "seconds": round(elapsed),

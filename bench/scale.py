@@ -95,9 +95,9 @@ def row_scale(plan: Plan, backend: str, world: World, password_hash: str, tmp: P
         for turn in range(plan.scale_turns):
             for size in sizes:
                 users = list(pool[turn * plan.scale_signins : (turn + 1) * plan.scale_signins])
-                latencies, page_p50 = measure(servers[size], world, plan, users)
+                latencies, page = measure(servers[size], world, plan, users)
                 signins[size] += latencies
-                pages[size].append(page_p50)
+                pages[size].append(page)
     small, large = sizes
     signin_p50 = {size: 1000 * jobs.percentile(signins[size], 50) for size in sizes}
     page_p50 = {size: sum(pages[size]) / len(pages[size]) for size in sizes}

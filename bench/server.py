@@ -31,7 +31,8 @@ class BenchError(Exception):
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def postgres_reachable(url: str) -> bool:

@@ -136,7 +136,7 @@ def open_database(url: str, schema: str | None = None) -> Database:
     if url.startswith("sqlite"):
         db = Database(url, factory=_SQLiteConnection)
         backend = db._backend  # databases 0.9 has no option for this; the version is pinned
-        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)  # type: ignore[attr-defined]
+        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)
         return db
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
