@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.convertors import IntegerConvertor
 from starlette.routing import Route
 
 from server import store
@@ -48,7 +49,7 @@ def user_routes() -> list[Route]:
 
 def fill(route: Route, session_id: int) -> str:
     params = {
-        name: session_id if type(convertor).__name__ == "IntegerConvertor" else "AAAAAAAAAAAAAAAA"
+        name: session_id if isinstance(convertor, IntegerConvertor) else "AAAAAAAAAAAAAAAA"
         for name, convertor in route.param_convertors.items()
     }
     if "step" in params:
