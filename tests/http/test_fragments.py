@@ -7,10 +7,10 @@ import pytest
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser,
+    csrf,
     enable_two_factor,
     enrollment_path,
-    new_browser,
-    page_csrf,
     post,
     session_id_of,
     shows,
@@ -58,7 +58,7 @@ async def both(client, method: str, path: str, data: dict[str, str] | None = Non
         if method == "GET":
             responses.append(await client.get(path, headers=headers))
         else:
-            token = await page_csrf(client, "/profile")
+            token = await csrf(client, "/profile")
             responses.append(await client.post(path, data={"csrf_token": token, **(data or {})}, headers=headers))
     return responses
 
@@ -80,7 +80,7 @@ async def test_sign_in_error(client, svc):
     await add_user(svc)
     responses = []
     for headers in (HX, {}):
-        token = await page_csrf(client, "/signin")
+        token = await csrf(client, "/signin")
         data = {"csrf_token": token, "username": "alice", "password": "nope nope nope"}
         responses.append(await client.post("/signin", data=data, headers=headers))
     fragment, page = responses
@@ -94,14 +94,14 @@ async def test_sign_in_error(client, svc):
 async def test_sign_in_success_redirects_both_ways(client, svc):
     """Success is HX-Redirect for htmx and a 303 for a plain form."""
     await add_user(svc)
-    token = await page_csrf(client, "/signin")
+    token = await csrf(client, "/signin")
     data = {"csrf_token": token, "username": "alice", "password": PASSWORD}
     htmx = await client.post("/signin", data=data, headers=HX)
     assert htmx.status_code == 200
     assert htmx.headers["hx-redirect"] == "/"
     assert "HX-Request" in htmx.headers["vary"]
     await post(client, "/signout", page="/profile")
-    plain = await client.post("/signin", data={**data, "csrf_token": await page_csrf(client, "/signin")})
+    plain = await client.post("/signin", data={**data, "csrf_token": await csrf(client, "/signin")})
     assert plain.status_code == 303
     assert plain.headers["location"] == "/"
     assert "HX-Request" in plain.headers["vary"]
@@ -201,10 +201,10 @@ async def test_session_sign_out(app, client, svc):
     await sign_in(client)
     others = []
     for ip in ("10.1.0.1", "10.1.0.2"):
-        async with new_browser(app, ip=ip) as other:
+        async with browser(app, ip=ip) as other:
             await sign_in(other)
         others.append(await session_id_of(svc, ip))
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     fragment = await client.post(f"/sessions/{others[0]}/signout", data={"csrf_token": token}, headers=HX)
     assert fragment.status_code == 200
     assert_fragment(fragment)
@@ -227,10 +227,10 @@ async def test_sign_out_all_others(app, client, svc):
     await add_user(svc)
     await sign_in(client)
     for round_ in range(2):
-        async with new_browser(app, ip=f"10.2.0.{round_}") as other:
+        async with browser(app, ip=f"10.2.0.{round_}") as other:
             await sign_in(other)
         headers = HX if round_ == 0 else {}
-        token = await page_csrf(client, "/profile")
+        token = await csrf(client, "/profile")
         response = await client.post("/sessions/signout-others", data={"csrf_token": token}, headers=headers)
         if round_ == 0:
             assert response.status_code == 200

@@ -6,13 +6,14 @@ from sqlalchemy import select
 
 from server.auth import totp
 from server.tables import metadata
-from tests.security.helpers import PARALLEL, event_kinds
+from tests.security.helpers import PARALLEL
 from tests.utils import (
     PROFILE,
     add_user,
     code,
     csrf,
     enrollment_path,
+    event_kinds,
     foreign_code,
     open_enable_dialog,
     post,
