@@ -5,7 +5,8 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.server import REPO, BenchError
+from bench import BenchError
+from tests.servers import REPO
 
 
 def start(module: str, job: dict[str, Any]) -> subprocess.Popen[str]:
