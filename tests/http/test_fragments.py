@@ -32,6 +32,14 @@ def assert_page(response) -> None:
     assert "HX-Request" in response.headers.get("vary", ""), response.headers
 
 
+def assert_same_dialog(fragment, page, status: int) -> None:
+    """The htmx and the plain answer to one request: same status, each in its shape, the same dialog."""
+    assert fragment.status_code == page.status_code == status
+    assert_fragment(fragment)
+    assert_page(page)
+    assert essentials(fragment.text) == essentials(page.text)
+
+
 def essentials(html_text: str) -> dict[str, object]:
     """What must be the same in a dialog's fragment and page: title, step, form targets, shown secrets."""
     main = re.search(r"<main\b.*?</main>", html_text, re.S)
@@ -131,10 +139,7 @@ async def test_enable_dialog_steps(client, svc):
         assert essentials(page.text)["step"], step
         assert bool(essentials(page.text)["shown"]) == (step != "verify"), step
     fragment, page = await both(client, "POST", base, {"code": "000000x"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
     assert shows(page.text, "code.format")
 
 
@@ -143,10 +148,7 @@ async def test_expired_enrollment_step(client, svc):
     await add_user(svc)
     await sign_in(client)
     fragment, page = await both(client, "GET", "/profile/2fa/setup/nothing-here/scan")
-    assert fragment.status_code == page.status_code == 404
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 404)
     assert shows(page.text, "enroll.expired")
 
 
@@ -167,10 +169,7 @@ async def test_code_prompts(client, svc, clock, path):
     assert essentials(fragment.text) == essentials(page.text)
     assert essentials(page.text)["actions"] == [path]
     fragment, page = await both(client, "POST", path, {"code": "12"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
 
 
 async def test_password_confirmation_dialog(client, svc, clock):
@@ -179,17 +178,11 @@ async def test_password_confirmation_dialog(client, svc, clock):
     await sign_in(client)
     clock.advance(11 * 60)
     fragment, page = await both(client, "POST", "/profile/2fa/enable")
-    assert fragment.status_code == page.status_code == 403
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 403)
     assert essentials(page.text)["actions"] == ["/profile/reauth"]
     assert shows(fragment.text, "reauth.needed")
     fragment, page = await both(client, "POST", "/profile/reauth", {"password": "wrong one", "then": "enable"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
 
 
 # ---- Managing Your Sessions ------------------------------------------------------------------------------
