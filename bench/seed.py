@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from server.auth.crypto import Keyring, parse_keys
+from tests import seeding
 from tests.seeding import TableRows, seed
 
 PAGE_USER = 1
@@ -37,17 +38,7 @@ USER_COLUMNS = (
     "totp_last_step",
     "backup_code_hash",
 )
-SESSION_COLUMNS = (
-    "id",
-    "token_hash",
-    "user_id",
-    "created_at",
-    "last_seen_at",
-    "authenticated_at",
-    "expires_at",
-    "user_agent",
-    "ip",
-)
+SESSION_COLUMNS = ("id", *seeding.SESSION_COLUMNS)
 EVENT_COLUMNS = ("id", "user_id", "kind", "at", "ip", "device")
 
 

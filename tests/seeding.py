@@ -9,6 +9,18 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+SESSION_COLUMNS = (
+    "token_hash",
+    "user_id",
+    "created_at",
+    "last_seen_at",
+    "authenticated_at",
+    "expires_at",
+    "user_agent",
+    "ip",
+)
+"""The columns of a session that every release has had (release 1 added ``notice``, later ones nothing)."""
+
 
 @dataclass(frozen=True)
 class TableRows:

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from server import migrations, store
 from server.auth.tokens import token_hash
 from server.tables import metadata
-from tests.seeding import TableRows, seed
+from tests.seeding import SESSION_COLUMNS, TableRows, seed
 
 NOW = 1_800_000_000.0
 V1_TABLES = {"users", "sessions", "throttle", "setup_tokens"}
@@ -49,17 +49,7 @@ async def column_names(db: Database, name: str) -> set[str]:
     return {row[1] for row in rows}
 
 
-SESSION_V1_COLUMNS = (
-    "token_hash",
-    "user_id",
-    "created_at",
-    "last_seen_at",
-    "authenticated_at",
-    "expires_at",
-    "user_agent",
-    "ip",
-    "notice",
-)
+SESSION_V1_COLUMNS = (*SESSION_COLUMNS, "notice")
 
 
 async def insert_release_1_data(database: tuple[str, str | None]) -> None:
