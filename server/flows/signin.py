@@ -90,8 +90,10 @@ async def _claim_code_attempt(svc: Services, pending: store.PendingSignin) -> Ou
     return s.pending_signin_attempts - attempt
 
 
-async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Outcome:
-    """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
+async def _attempt(
+    svc: Services, pending: store.PendingSignin, code: str | None
+) -> tuple[store.User, int, str] | Outcome:
+    """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
     left = await _claim_code_attempt(svc, pending)
@@ -100,7 +102,7 @@ async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None
     user = await store.get_user(svc.db, pending.user_id)
     if user is None or user.disabled_at is not None:
         return Outcome(Status.EXPIRED)
-    return user, left
+    return user, left, code
 
 
 async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Outcome:
@@ -115,7 +117,7 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     attempt = await _attempt(svc, pending, code)
     if isinstance(attempt, Outcome):
         return attempt
-    user, left = attempt
+    user, left, code = attempt
     if not user.two_factor_on:
         return await _finish(svc, pending, user, client)
     try:
@@ -138,7 +140,7 @@ async def complete_with_backup_code(
     attempt = await _attempt(svc, pending, code)
     if isinstance(attempt, Outcome):
         return attempt
-    user, left = attempt
+    user, left, code = attempt
     seen_hash = user.backup_code_hash
     ok, _ = await svc.hasher.verify(seen_hash, code)
     token, session = _new_session(svc, user, client, "card.backup_used")
