@@ -141,7 +141,7 @@ def open_database(url: str, schema: str | None = None) -> Database:
         db = Database(url, factory=_SQLiteConnection)
         # databases 0.9 has no option for its SQLite pool: replace it (the version is pinned).
         backend = db._backend
-        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)  # type: ignore[attr-defined]
+        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)
         return db
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]

@@ -7,6 +7,7 @@ A released step never changes; a later release appends a new one.
 """
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from databases import Database
 from sqlalchemy import Column, MetaData, Table, UniqueConstraint, select, text, update
@@ -50,7 +51,7 @@ async def _v1_foundation(db: Database, dialect: Dialect) -> None:
 
 async def _v2_two_factor(db: Database, dialect: Dialect) -> None:
     for name in V2_USER_COLUMNS:
-        column: Column = tables.users.c[name]
+        column: Column[Any] = tables.users.c[name]
         await db.execute(text(f"ALTER TABLE users ADD COLUMN {name} {column.type.compile(dialect=dialect)}"))
     for table in (tables.pending_signins, tables.enrollments, tables.security_events):
         await _create(db, table)

@@ -105,8 +105,10 @@ async def _account_of(svc: Services, pending: store.PendingSignin) -> store.User
     return user
 
 
-async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None) -> tuple[store.User, int] | Outcome:
-    """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
+async def _attempt(
+    svc: Services, pending: store.PendingSignin, code: str | None
+) -> tuple[store.User, int, str] | Outcome:
+    """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
     user = await _account_of(svc, pending)
@@ -115,7 +117,7 @@ async def _attempt(svc: Services, pending: store.PendingSignin, code: str | None
     left = await _claim_code_attempt(svc, pending)
     if isinstance(left, Outcome):
         return left
-    return user, left
+    return user, left, code
 
 
 async def _failed(svc: Services, user_id: int, left: int, client: Client, kind: str) -> Outcome:
@@ -164,7 +166,7 @@ async def complete_with_backup_code(
     attempt = await _attempt(svc, pending, code)
     if isinstance(attempt, Outcome):
         return attempt
-    user, left = attempt
+    user, left, code = attempt
     seen_hash = user.backup_code_hash
     ok, _ = await svc.hasher.verify(seen_hash, code)
     token, session = _new_session(svc, user, client, "card.backup_used")

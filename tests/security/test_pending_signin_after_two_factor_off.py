@@ -5,12 +5,14 @@ from sqlalchemy import func, select
 from server import store
 from server.flows import two_factor
 from server.tables import pending_signins, users
-from tests.security.helpers import alice_id, event_kinds, session_count
+from tests.security.helpers import session_count
 from tests.utils import (
     BACKUP,
     PROFILE,
     TWO_FACTOR,
+    alice_id,
     code,
+    event_kinds,
     post,
     sign_in,
     start_signin,
@@ -33,7 +35,7 @@ async def _refused_to_signin_page(client, path: str, value: str) -> None:
     assert (await client.get(PROFILE)).headers["location"].startswith("/signin")
 
 
-async def test_any_six_digits_after_an_admin_reset_do_not_sign_in(client, svc, enrolled):
+async def test_any_six_digits_after_an_admin_reset_do_not_sign_in(client, svc, signed_out_with_2fa):
     """Password step for alice, then ``user reset-2fa alice``: "123456" is refused, not passed."""
     await start_signin(client)
     user = await store.get_user(svc.db, await alice_id(svc))
@@ -43,7 +45,7 @@ async def test_any_six_digits_after_an_admin_reset_do_not_sign_in(client, svc, e
     assert await session_count(svc) == 0
 
 
-async def test_a_pending_signin_of_an_account_without_two_factor_is_refused(client, svc, enrolled):
+async def test_a_pending_signin_of_an_account_without_two_factor_is_refused(client, svc, signed_out_with_2fa):
     """Even a pending row that survived (written before the reset ended them) never becomes a session."""
     await start_signin(client)
     alice = await alice_id(svc)
@@ -69,12 +71,12 @@ async def test_disable_from_the_card_ends_the_accounts_pending_signins(client, o
     await _refused_to_signin_page(other_client, TWO_FACTOR, code(enrolled.secret, clock))
 
 
-async def test_backup_code_sign_in_ends_the_other_pending_signins(client, other_client, svc, enrolled):
+async def test_backup_code_sign_in_ends_the_other_pending_signins(client, other_client, svc, signed_out_with_2fa):
     """Signing in with the backup code turns 2FA off: a second half-finished sign-in cannot finish."""
     await start_signin(client)
     await start_signin(other_client)
-    assert (await submit_backup_code(client, enrolled.backup_code)).status_code == 303
+    assert (await submit_backup_code(client, signed_out_with_2fa.backup_code)).status_code == 303
     assert await _pending_rows(svc) == 0
-    await _refused_to_signin_page(other_client, BACKUP, enrolled.backup_code)
+    await _refused_to_signin_page(other_client, BACKUP, signed_out_with_2fa.backup_code)
     assert (await sign_in(other_client)).status_code == 303
     assert await session_count(svc) == 2

@@ -1,13 +1,24 @@
 """Replaying a used code (signing out and in again within 30 s on a shared PC) costs no attempt, and says why."""
 
 from server.messages import message
-from tests.security.helpers import alice_id, event_kinds, second_factor_failures
-from tests.utils import PROFILE, code, post, shows, sign_out, start_signin, submit_code, user_with_two_factor
+from tests.security.helpers import second_factor_failures
+from tests.utils import (
+    PROFILE,
+    alice_id,
+    code,
+    event_kinds,
+    post,
+    shows,
+    sign_out,
+    start_signin,
+    submit_code,
+    user_with_two_factor,
+)
 
 
-async def test_a_replayed_code_costs_no_attempt_and_says_to_wait(client, svc, settings, enrolled, clock):
+async def test_a_replayed_code_costs_no_attempt_and_says_to_wait(client, svc, settings, signed_out_with_2fa, clock):
     """The used code, typed again at once, counts neither on the pending sign-in nor on the account's throttle."""
-    value = code(enrolled.secret, clock)
+    value = code(signed_out_with_2fa.secret, clock)
     await start_signin(client)
     assert (await submit_code(client, value)).status_code == 303
     await sign_out(client)
@@ -20,7 +31,7 @@ async def test_a_replayed_code_costs_no_attempt_and_says_to_wait(client, svc, se
     assert await second_factor_failures(svc) == 0
     assert "signin.failed_code" not in await event_kinds(svc)
     clock.advance(30)
-    assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock))).status_code == 303
 
 
 async def test_the_replay_message_says_precisely_what_to_do():

@@ -6,12 +6,17 @@ from contextlib import AsyncExitStack
 from server import store
 from server.flows import account
 from server.tables import setup_tokens
-from tests.utils import PASSWORD, browser, page_csrf
+from tests.utils import PASSWORD, browser, csrf
 
 
 async def _submit(b, token: str, username: str):
-    csrf = await page_csrf(b, "/signin")
-    data = {"csrf_token": csrf, "token": token, "username": username, "password": PASSWORD, "confirm": PASSWORD}
+    data = {
+        "csrf_token": await csrf(b, "/signin"),
+        "token": token,
+        "username": username,
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
     return await b.post("/setup", data=data)
 
 
