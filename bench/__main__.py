@@ -12,15 +12,16 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import argon2
 
-from bench import rows, scale, seed, server, wrk
+from bench import BenchError, rows, scale, seed, wrk
 from bench.plan import FULL, QUICK
 from bench.report import Row, machine, table, write_json
 from bench.rows import PRODUCTION, Context
-from bench.server import BenchError
 from server.auth.crypto import new_key_text
+from tests import servers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -44,7 +45,7 @@ def backends(args: argparse.Namespace) -> list[str]:
     url = args.database_url or DEFAULT_POSTGRES
     if args.sqlite_only:
         return ["SQLite"]
-    if server.postgres_reachable(url):
+    if servers.postgres_reachable(url):
         return ["SQLite", "PostgreSQL"]
     if args.postgres or args.database_url:
         raise BenchError(f"PostgreSQL is not reachable at {url}")
@@ -64,10 +65,11 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Row], str]:
     data_dir = tmp / "main"
     data_dir.mkdir()
     path = data_dir / "mirox.sqlite3"
-    env = server.server_env(world.totp_keys, data_dir)
-    server.db_upgrade(f"sqlite:///{path}", env)
-    seed.seed_sqlite(str(path), plan.main, world, password_hash, time.time())
-    main = server.start("main", f"sqlite:///{path}", env, tmp)
+    env = servers.app_env(None, world.totp_keys, hashing={}, MIROX_DATA_DIR=str(data_dir))
+    servers.run_cli("--database-url", f"sqlite:///{path}", "db", "upgrade", env=env)
+    seed.seed_database(f"sqlite:///{path}", None, plan.main, world, password_hash, time.time())
+    main = servers.start_server("main", ["--database-url", f"sqlite:///{path}"], env, tmp)
+    main.wait_ready(timeout=60)
     stack = main.stack()
     say(f"main server up ({stack}, SQLite, {plan.main.users:,} users); warming up")
     results: list[Row] = []
@@ -101,13 +103,13 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mirox-bench-"))
     try:
         results, stack = run(args, tmp)
-    except BenchError as exc:
+    except (BenchError, AssertionError) as exc:  # AssertionError: from the servers' harness
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - started
-    meta = {
+    meta: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "finished": datetime.now().isoformat(timespec="seconds"),
         "seconds": round(elapsed),

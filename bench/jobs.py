@@ -5,7 +5,8 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.server import REPO, BenchError
+from bench import BenchError
+from tests.servers import REPO
 
 
 def start(module: str, job: dict[str, Any]) -> subprocess.Popen[str]:
@@ -21,17 +22,18 @@ def start(module: str, job: dict[str, Any]) -> subprocess.Popen[str]:
 
 def result(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
     """Wait for a process started by ``start``; its errors are errors of the run."""
+    name = str(process.args[2]) if isinstance(process.args, list) else str(process.args)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise BenchError(f"{process.args[2]} did not finish in {timeout:.0f} s") from None
+        raise BenchError(f"{name} did not finish in {timeout:.0f} s") from None
     if process.returncode != 0:
-        raise BenchError(f"{process.args[2]} failed:\n{err[-3000:]}")
+        raise BenchError(f"{name} failed:\n{err[-3000:]}")
     answer: dict[str, Any] = json.loads(out)
     if answer.get("errors"):
-        raise BenchError(f"{process.args[2]}: {len(answer['errors'])} failed flows, first: {answer['errors'][0]}")
+        raise BenchError(f"{name}: {len(answer['errors'])} failed flows, first: {answer['errors'][0]}")
     return answer
 
 

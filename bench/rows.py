@@ -7,12 +7,12 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from bench import jobs, wrk
+from bench import BenchError, jobs, wrk
 from bench.plan import Plan
 from bench.report import Row, at_least, at_most, record
 from bench.seed import PAGE_USER, World
-from bench.server import BenchError, Server
 from server.settings import Settings
+from tests.servers import Server
 
 PRODUCTION = Settings()
 IN_FLIGHT = 2 * PRODUCTION.hash_threads

@@ -5,60 +5,48 @@ Both databases are seeded in bulk and served by their own server, measured in tu
 """
 
 import contextlib
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from bench import jobs, seed, server, wrk
+from bench import jobs, seed, wrk
 from bench.plan import Plan
 from bench.report import Row, at_most
 from bench.rows import targets
 from bench.seed import Layout, World
+from tests import servers
 
 PAGE_CONNECTIONS = 8
-
-
-def plain_dsn(url: str) -> str:
-    """An asyncpg DSN: the URL without the app's pool options."""
-    return urlunsplit(urlsplit(url)._replace(query=""))
 
 
 @contextlib.contextmanager
 def seeded_server(
     backend: str, users: int, world: World, password_hash: str, tmp: Path, pg_url: str
-) -> Iterator[server.Server]:
+) -> Iterator[servers.Server]:
     """A server on a fresh database with ``users`` users and as many sessions."""
     layout = Layout(users=users, sessions=users, pool=min(200, users - 3))
     name = f"{backend.lower()}-{users}"
     data_dir = tmp / name
     data_dir.mkdir()
-    schema = None
-    if backend == "SQLite":
-        path = data_dir / "mirox.sqlite3"
-        url = f"sqlite:///{path}"
-        server.db_upgrade(url, server.server_env(world.totp_keys, data_dir))
-        seed.seed_sqlite(str(path), layout, world, password_hash, time.time())
-    else:
-        url, schema = pg_url, f"bench_{secrets.token_hex(4)}"
-        server.create_schema(plain_dsn(url), schema)
+    schema = servers.new_schema(pg_url) if backend != "SQLite" else None
+    url = pg_url if schema else f"sqlite:///{data_dir / 'mirox.sqlite3'}"
+    env = servers.app_env(schema, world.totp_keys, hashing={}, MIROX_DATA_DIR=str(data_dir))
     try:
-        if schema:
-            server.db_upgrade(url, server.server_env(world.totp_keys, data_dir, schema))
-            seed.seed_postgres(plain_dsn(url), schema, layout, world, password_hash, time.time())
-        running = server.start(name, url, server.server_env(world.totp_keys, data_dir, schema), tmp)
+        servers.run_cli("--database-url", url, "db", "upgrade", env=env)
+        seed.seed_database(url, schema, layout, world, password_hash, time.time())
+        running = servers.start_server(name, ["--database-url", url], env, tmp)
         try:
+            running.wait_ready(timeout=60)
             yield running
         finally:
             running.stop()
     finally:
         if schema:
-            server.create_schema(plain_dsn(url), schema, drop=True)
+            servers.drop_schema(pg_url, schema)
 
 
-def measure(running: server.Server, world: World, plan: Plan, users: list[int]) -> tuple[list[float], float]:
+def measure(running: servers.Server, world: World, plan: Plan, users: list[int]) -> tuple[list[float], float]:
     """Sign-ins one at a time (their latencies) and the Profile page's wrk p50."""
     job: dict[str, Any] = {
         "kind": "signins",
@@ -95,9 +83,9 @@ def row_scale(plan: Plan, backend: str, world: World, password_hash: str, tmp: P
         for turn in range(plan.scale_turns):
             for size in sizes:
                 users = list(pool[turn * plan.scale_signins : (turn + 1) * plan.scale_signins])
-                latencies, page_p50 = measure(servers[size], world, plan, users)
+                latencies, page = measure(servers[size], world, plan, users)
                 signins[size] += latencies
-                pages[size].append(page_p50)
+                pages[size].append(page)
     small, large = sizes
     signin_p50 = {size: 1000 * jobs.percentile(signins[size], 50) for size in sizes}
     page_p50 = {size: sum(pages[size]) / len(pages[size]) for size in sizes}

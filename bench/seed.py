@@ -14,11 +14,12 @@ AES-GCM for that user, the enabling time step, and a backup code hash. Which use
 import asyncio
 import base64
 import hashlib
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from server.auth.crypto import Keyring, parse_keys
+from tests import seeding
+from tests.seeding import TableRows, seed
 
 PAGE_USER = 1
 OFF_USER = 2
@@ -37,17 +38,7 @@ USER_COLUMNS = (
     "totp_last_step",
     "backup_code_hash",
 )
-SESSION_COLUMNS = (
-    "id",
-    "token_hash",
-    "user_id",
-    "created_at",
-    "last_seen_at",
-    "authenticated_at",
-    "expires_at",
-    "user_agent",
-    "ip",
-)
+SESSION_COLUMNS = ("id", *seeding.SESSION_COLUMNS)
 EVENT_COLUMNS = ("id", "user_id", "kind", "at", "ip", "device")
 
 
@@ -138,44 +129,11 @@ def event_rows(now: float) -> list[tuple[object, ...]]:
     ]
 
 
-def _insert(table: str, columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-
-
-def seed_sqlite(path: str, layout: Layout, world: World, password_hash: str, now: float) -> None:
-    """executemany in one transaction on a database the app has created (``run.py db upgrade``)."""
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        connection.execute("PRAGMA cache_size = -262144")
-        connection.execute("BEGIN")
-        connection.executemany(_insert("users", USER_COLUMNS), user_rows(layout, world, password_hash, now))
-        connection.executemany(_insert("sessions", SESSION_COLUMNS), session_rows(layout, world, now))
-        connection.executemany(_insert("security_events", EVENT_COLUMNS), event_rows(now))
-        connection.execute("COMMIT")
-    finally:
-        connection.close()
-
-
-async def _seed_postgres(dsn: str, schema: str, layout: Layout, world: World, password_hash: str, now: float) -> None:
-    import asyncpg  # only here: the load processes import this module and need no driver
-
-    connection = await asyncpg.connect(dsn)
-    try:
-        for table, columns, rows in (
-            ("users", USER_COLUMNS, user_rows(layout, world, password_hash, now)),
-            ("sessions", SESSION_COLUMNS, session_rows(layout, world, now)),
-            ("security_events", EVENT_COLUMNS, iter(event_rows(now))),
-        ):
-            await connection.copy_records_to_table(table, records=rows, columns=columns, schema_name=schema)
-            # COPY with explicit ids leaves the id sequence behind; the app inserts after it.
-            await connection.execute(
-                f"SELECT setval(pg_get_serial_sequence('{schema}.{table}', 'id'), (SELECT max(id) FROM {schema}.{table}))"
-            )
-        await connection.execute(f"ANALYZE {schema}.users, {schema}.sessions, {schema}.security_events")
-    finally:
-        await connection.close()
-
-
-def seed_postgres(dsn: str, schema: str, layout: Layout, world: World, password_hash: str, now: float) -> None:
-    """asyncpg ``copy_records_to_table`` into the schema the app has created."""
-    asyncio.run(_seed_postgres(dsn, schema, layout, world, password_hash, now))
+def seed_database(url: str, schema: str | None, layout: Layout, world: World, password_hash: str, now: float) -> None:
+    """Bulk rows into a database the app has created (``run.py db upgrade``), by the tests' seeding path."""
+    tables = [
+        TableRows("users", USER_COLUMNS, user_rows(layout, world, password_hash, now)),
+        TableRows("sessions", SESSION_COLUMNS, session_rows(layout, world, now)),
+        TableRows("security_events", EVENT_COLUMNS, event_rows(now)),
+    ]
+    asyncio.run(seed(url, schema, tables))

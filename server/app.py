@@ -12,12 +12,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from server import db, metrics, metrics_http
-from server.flows import account
+from server.flows import account, two_factor
 from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
 from server.services import Services, open_services
@@ -49,6 +50,20 @@ def _announce(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+async def _refuse_missing_keys(svc: Services) -> None:
+    """Refuse to serve when stored TOTP secrets use a key this server lacks: every 2FA user would be locked out."""
+    missing = await two_factor.missing_key_ids(svc)
+    if missing:
+        text = (
+            f"Stored TOTP secrets are encrypted with key id {', '.join(missing)}, which this server does not have, "
+            "so their users could not sign in with a code. Add that key to MIROX_TOTP_KEYS (after the current one; "
+            "a key's id is the first 8 hex digits of the SHA-256 of its 32 bytes) or to the key file, and start "
+            "again. If the key is lost, turn 2FA off for those accounts with `run.py user reset-2fa NAME`."
+        )
+        logger.error(text)
+        raise RuntimeError(text)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -60,6 +75,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         async with open_services(settings, clock=clock) as svc:
+            await _refuse_missing_keys(svc)
+            await account.count_password_hashes(svc)
             setup_token = await account.issue_setup_token(svc)
             if setup_token:
                 announce(
@@ -99,6 +116,7 @@ def create_app(
         middleware=[
             Middleware(metrics_http.LatencyMiddleware),
             Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"], www_redirect=False),
             # Inside the headers middleware (Starlette's own max_body_size sits outside it),
             # so the 413 it answers carries the security headers too.
             Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
@@ -106,6 +124,9 @@ def create_app(
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    # "/profile/" would answer 307 to an absolute URL built from the Host header (an attacker's
+    # name, behind a proxy that passes it on); no route ends in "/", so there is nothing to redirect to.
+    app.router.redirect_slashes = False
     # Starlette searches the whole route table for every link; pages link a lot.
     app.state.route_path = functools.lru_cache(maxsize=1024)(
         lambda name, params: str(app.router.url_path_for(name, **dict(params)))

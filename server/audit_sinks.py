@@ -122,7 +122,7 @@ class SyslogSink:
                 if self._socket is None:
                     self._socket = self._connect()
                 if self._transport == "udp":
-                    self._socket.sendto(message, self._address)  # type: ignore[arg-type]
+                    self._socket.sendto(message, self._address)
                 elif self._transport == "tcp":
                     self._socket.sendall(str(len(message)).encode() + b" " + message)
                 else:

@@ -148,7 +148,7 @@ def open_database(url: str, schema: str | None = None) -> Database:
         db = Database(url, factory=_SQLiteConnection)
         # databases 0.9 has no option for its SQLite pool: replace it (the version is pinned).
         backend = db._backend
-        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)  # type: ignore[attr-defined]
+        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)
         return db
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
@@ -166,7 +166,7 @@ def pool_in_use(db: Database) -> int:
     if isinstance(pool, _ReusingSQLitePool):
         return pool.in_use
     if isinstance(pool, asyncpg.Pool):
-        return pool.get_size() - pool.get_idle_size()
+        return int(pool.get_size() - pool.get_idle_size())
     return 0
 
 

@@ -22,7 +22,12 @@ MESSAGES: dict[str, str] = {
     # second factor
     "code.format": "Enter the 6-digit code from your authenticator app.",
     "code.invalid": "That code is not valid. Enter the current 6-digit code from your authenticator app.",
-    "code.reused": "That code was already used. Wait for the next code in your app and enter it.",
+    "code.reused": (
+        "This code was already used. Wait for the next code in your app (a new one appears every 30 seconds)."
+    ),
+    "code.misconfigured": (
+        "The service is misconfigured and cannot check codes right now. Contact your administrator."
+    ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
     "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",

@@ -7,6 +7,7 @@ A released step never changes; a later release appends a new one.
 """
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from databases import Database
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, UniqueConstraint, insert, select, text, update
@@ -63,7 +64,7 @@ async def _v1_foundation(db: Database, dialect: Dialect) -> None:
 
 async def _v2_two_factor(db: Database, dialect: Dialect) -> None:
     for name in V2_USER_COLUMNS:
-        column: Column = tables.users.c[name]
+        column: Column[Any] = tables.users.c[name]
         await db.execute(text(f"ALTER TABLE users ADD COLUMN {name} {column.type.compile(dialect=dialect)}"))
     for table in (tables.pending_signins, tables.enrollments, _security_events_v2()):
         await _create(db, table)
@@ -74,7 +75,7 @@ async def _v3_lookup_indexes(db: Database, dialect: Dialect) -> None:
         await db.execute(CreateIndex(index))
 
 
-def _legacy_record(row: dict, seq: int) -> dict:
+def _legacy_record(row: dict[str, Any], seq: int) -> dict[str, Any]:
     """An activity row written before the audit trail, as an audit record."""
     kind = row["kind"]
     return {

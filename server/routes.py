@@ -23,9 +23,11 @@ async def healthz(request: Request) -> Response:
 
 # A database id in a URL: Starlette's "int" takes any number of digits, and int() raises
 # (a 500) past 4,300 of them; at most 10 digits (32-bit ids), so anything longer is a 404.
-DATABASE_ID = IntegerConvertor()
-DATABASE_ID.regex = "[0-9]{1,10}"
-register_url_convertor("id", DATABASE_ID)
+class DatabaseIdConvertor(IntegerConvertor):
+    regex = "[0-9]{1,10}"
+
+
+register_url_convertor("id", DatabaseIdConvertor())
 
 USER, PENDING, PUBLIC = Access.USER, Access.PENDING, Access.PUBLIC
 POST = ("POST",)

@@ -5,6 +5,7 @@ Nothing here knows about HTTP: flows and the command line import this module, ne
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,9 +22,12 @@ from server.audit_sinks import Sink, open_sink
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
+from server.file_modes import prepare_private_database, sqlite_file
 from server.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+logger = logging.getLogger("mirox")
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,10 @@ def _templates() -> jinja2.Environment:
 async def open_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Services]:
     """Connect to the database (creating or upgrading the schema) and yield what requests need."""
     keys = _keys(settings)
-    if settings.database_url == "":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database_file = sqlite_file(settings.resolved_database_url)
+    if database_file is not None:
+        for warning in prepare_private_database(database_file, create_folder=settings.database_url == ""):
+            logger.warning(warning)
     hasher = metrics.MeasuredHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_kib,

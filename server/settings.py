@@ -7,6 +7,7 @@ Nothing here is read at import time: ``Settings.from_env(os.environ)`` is called
 import dataclasses
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Settings:
     audit_sink: str = "stderr"
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = field(default="", repr=False)
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -126,7 +128,15 @@ class Settings:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
             raise SettingsError("MIROX_ROOT_PATH must start with / and not end with / (for example /security)")
+        for host in self.allowed_hosts:
+            if not _HOST_PATTERN.fullmatch(host):
+                raise SettingsError(
+                    f"MIROX_ALLOWED_HOSTS: {host!r} is not a host name or *.domain pattern (no scheme, port or path)"
+                )
         return self
+
+
+_HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]")
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

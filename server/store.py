@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from databases import Database
-from sqlalchemy import Float, Integer, bindparam, case, cast, delete, literal, or_, select, update
+from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
 
 from server.auth.throttle import Policy, delay_after
 from server.db import Prepared, Rollback, insert, record, transaction
@@ -62,15 +62,20 @@ async def create_user(db: Database, username: str, username_key: str, password_h
 async def create_first_user(
     db: Database, setup_hash: str, username: str, username_key: str, password_hash: str, now: float
 ) -> bool:
-    """Spend the one-time setup token and create the first account, or neither."""
+    """Spend every setup link (each start before setup printed one) and create the first account, or neither.
+
+    The first statement deletes all links, so parallel submits, over one link or several, wait
+    for each other (SQLite's write lock; PostgreSQL's row locks) and the later ones find none.
+    "No account yet" is checked inside the same transaction.
+    """
     try:
         async with transaction(db):
-            spent = await db.fetch_one(
-                delete(setup_tokens)
-                .where(setup_tokens.c.token_hash == setup_hash, setup_tokens.c.expires_at > now)
-                .returning(setup_tokens.c.token_hash)
+            spent = await db.fetch_all(
+                delete(setup_tokens).returning(setup_tokens.c.token_hash, setup_tokens.c.expires_at)
             )
-            if spent is None or not await create_user(db, username, username_key, password_hash, now):
+            if not any(row["token_hash"] == setup_hash and row["expires_at"] > now for row in spent):
+                raise Rollback
+            if await any_users(db) or not await create_user(db, username, username_key, password_hash, now):
                 raise Rollback
     except Rollback:
         return False
@@ -95,6 +100,13 @@ async def list_users(db: Database) -> list[User]:
 async def any_users(db: Database) -> bool:
     """Whether an account exists (one index probe, where a count would read every row)."""
     return await db.fetch_one(select(users.c.id).limit(1)) is not None
+
+
+async def password_hash_prefixes(db: Database, tail_chars: int) -> dict[str, int]:
+    """How many stored password hashes start with each prefix (all but their last ``tail_chars``)."""
+    prefix = func.substr(users.c.password_hash, 1, func.length(users.c.password_hash) - tail_chars).label("prefix")
+    rows = await db.fetch_all(select(prefix, func.count().label("n")).group_by(prefix))
+    return {row["prefix"]: int(row["n"]) for row in rows}
 
 
 async def set_password_hash(db: Database, user_id: int, password_hash: str) -> bool:
@@ -458,6 +470,13 @@ async def users_with_secrets(db: Database) -> list[User]:
     return [record(User, row) for row in rows]
 
 
+async def sealed_secret_prefixes(db: Database, length: int) -> set[str]:
+    """The distinct first ``length`` characters of the stored TOTP secrets (they name the key)."""
+    prefix = func.substr(users.c.totp_secret_sealed, 1, length)
+    rows = await db.fetch_all(select(prefix.label("p")).where(users.c.totp_secret_sealed.is_not(None)).distinct())
+    return {row["p"] for row in rows}
+
+
 async def replace_sealed_secret(db: Database, user_id: int, old: str, new: str) -> bool:
     """Store a re-encrypted secret, unless the secret changed meanwhile."""
     row = await db.fetch_one(
@@ -478,17 +497,20 @@ _TWO_FACTOR_OFF = {
 
 
 async def disable_two_factor(db: Database, user_id: int) -> bool:
-    row = await db.fetch_one(
-        update(users)
-        .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
-        .values(**_TWO_FACTOR_OFF)
-        .returning(users.c.id)
-    )
+    """Turn 2FA off and end the account's half-finished sign-ins (they were waiting for a code)."""
+    async with transaction(db):
+        row = await db.fetch_one(
+            update(users)
+            .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
+            .values(**_TWO_FACTOR_OFF)
+            .returning(users.c.id)
+        )
+        await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
     return row is not None
 
 
 async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_id: int, session: NewSession) -> bool:
-    """Use the backup code whose hash was verified: turn 2FA off, spend the pending sign-in, begin ``session``.
+    """Use the backup code whose hash was verified: turn 2FA off, end the pending sign-ins, begin ``session``.
 
     All happen in one transaction or none does (a crash in between must not leave the code
     spent and 2FA off without the session it paid for), and one caller only wins: the code
@@ -509,6 +531,7 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
             )
             if off is None:
                 raise Rollback
+            await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
             await create_session(db, session)
     except Rollback:
         return False

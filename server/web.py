@@ -7,7 +7,7 @@ includes it; ``redirect`` does the same for redirects.
 """
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -68,7 +68,8 @@ class GuardedRoute(Route):
 
 
 def services(request: Request) -> Services:
-    return request.state.services
+    svc: Services = request.state.services
+    return svc
 
 
 def client_of(request: Request) -> Client:
@@ -167,7 +168,7 @@ def render(
     partial: str,
     context: dict[str, Any] | None = None,
     status: int = 200,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The partial for htmx requests, the page (which includes it) for everyone else."""
     template = services(request).templates.get_template(partial if is_htmx(request) else page)
@@ -184,7 +185,7 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})
 
 
-def error_page(request: Request, status: int, key: str, headers: dict[str, str] | None = None) -> Response:
+def error_page(request: Request, status: int, key: str, headers: Mapping[str, str] | None = None) -> Response:
     """A small error page that says what happened and what to do; a closable dialog for htmx."""
     if not hasattr(request.state, "services"):
         return Response(message(key), status_code=status, media_type="text/plain", headers=headers)
@@ -310,7 +311,7 @@ def render_dialog(
     status: int = 200,
     *,
     page: str = "dialog_page.html",
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A dialog step: a modal for htmx (always into ``#modal-root``), a plain page otherwise."""
     if is_htmx(request):

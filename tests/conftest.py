@@ -10,14 +10,15 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from server.app import create_app, open_services
+from server.app import create_app
 from server.auth.crypto import new_key_text
+from server.services import Services, open_services
 from server.settings import Settings
-from server.web import Services
-from tests.utils import FakeClock, isolated_state
+from tests.utils import Enrolled, FakeClock, browser, user_with_two_factor, user_with_two_factor_signed_out
 
 PG_URL_VARIABLE = "MIROX_TEST_DATABASE_URL"
 FIGURES = pytest.StashKey[list[str]]()
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
 
 def pytest_report_header() -> str:
@@ -89,21 +90,14 @@ async def app(settings: Settings, clock: FakeClock, announcements: list[str]) ->
 
 @pytest.fixture
 async def client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=isolated_state(app)), base_url="http://testserver", follow_redirects=False
-    ) as c:
+    async with browser(app) as c:
         yield c
 
 
 @pytest.fixture
 async def other_client(app: LifespanManager) -> AsyncIterator[httpx.AsyncClient]:
-    """A second browser."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=isolated_state(app), client=("10.0.0.9", 4321)),
-        base_url="http://testserver",
-        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"},
-        follow_redirects=False,
-    ) as c:
+    """A second browser: another address, Firefox on Linux."""
+    async with browser(app, ip="10.0.0.9", user_agent=FIREFOX) as c:
         yield c
 
 
@@ -112,6 +106,18 @@ async def svc(app: LifespanManager, settings: Settings, clock: FakeClock) -> Asy
     """Direct access to the same database, for arranging and inspecting state."""
     async with open_services(settings, clock=clock) as services:
         yield services
+
+
+@pytest.fixture
+async def signed_out_with_2fa(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
+    """alice has 2FA on and is signed out on ``client``; a minute has passed since she enabled it."""
+    return await user_with_two_factor_signed_out(client, svc, clock)
+
+
+@pytest.fixture
+async def signed_in_with_2fa(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
+    """alice has 2FA on and has just signed in with a code on ``client`` (the clock is on a fresh step)."""
+    return await user_with_two_factor(client, svc, clock)
 
 
 @pytest.fixture

@@ -66,7 +66,8 @@ def with_pool(url: str, min_size: int, max_size: int) -> str:
 async def sql(url: str, statement: str, *args: object) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(plain_dsn(url))
     try:
-        return await connection.fetch(statement, *args)
+        rows: list[asyncpg.Record] = await connection.fetch(statement, *args)
+        return rows
     finally:
         await connection.close()
 
@@ -87,14 +88,32 @@ def drop_schema(url: str, schema: str) -> None:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def app_env(schema: str, totp_keys: str, **extra: str) -> dict[str, str]:
-    """The environment of every process of one deployment: same schema, same keys."""
+def postgres_reachable(url: str) -> bool:
+    """Whether something listens at the URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def app_env(
+    schema: str | None, totp_keys: str, *, hashing: Mapping[str, str] = CHEAP_HASHING, **extra: str
+) -> dict[str, str]:
+    """The environment of every process of one deployment: same schema, same keys.
+
+    No other ``MIROX_*`` variable passes through; ``hashing={}`` keeps the production argon2id cost.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIROX_")}
-    env.update(CHEAP_HASHING)
-    env.update(MIROX_DATABASE_SCHEMA=schema, MIROX_TOTP_KEYS=totp_keys, PYTHONUNBUFFERED="1")
+    env.update(hashing)
+    env.update(MIROX_TOTP_KEYS=totp_keys, PYTHONUNBUFFERED="1")
+    if schema:
+        env["MIROX_DATABASE_SCHEMA"] = schema
     env.update(extra)
     return env
 
@@ -130,10 +149,35 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def ready(self) -> bool:
-        """True once it answers /healthz; raises if it died."""
+    def alive(self) -> None:
+        """Raises if the server process has exited."""
         if self.process.poll() is not None:
             raise AssertionError(f"server {self.name} exited with {self.process.returncode}:\n{self.output()}")
+
+    def pids(self) -> list[int]:
+        """The server process and all of its descendants."""
+        return [self.process.pid, *descendants(self.process.pid)]
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server's processes (VmRSS), in MiB."""
+        total_kib = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total_kib += int(line.split()[1])
+        return total_kib / 1024
+
+    def stack(self) -> str:
+        """Which event loop and HTTP parser the server loaded (read from /proc/PID/maps)."""
+        maps = "".join(Path(f"/proc/{pid}/maps").read_text() for pid in self.pids())
+        loop = "uvloop" if "/uvloop/" in maps else "asyncio"
+        parser = "httptools" if "/httptools/" in maps else "h11"
+        return f"uvicorn, {loop}, {parser}"
+
+    def ready(self) -> bool:
+        """True once it answers /healthz; raises if it died."""
+        self.alive()
         try:
             return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
         except httpx.TransportError:

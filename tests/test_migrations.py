@@ -12,6 +12,7 @@ from server.auth import audit_chain
 from server.auth.tokens import token_hash
 from server.db import close_database, open_database, schema_version, upgrade_schema
 from server.tables import metadata
+from tests.seeding import SESSION_COLUMNS, TableRows, seed
 
 NOW = 1_800_000_000.0
 V1_TABLES = {"users", "sessions", "throttle", "setup_tokens"}
@@ -50,48 +51,21 @@ async def column_names(db: Database, name: str) -> set[str]:
     return {row[1] for row in rows}
 
 
-async def insert_release_1_data(db: Database) -> None:
-    """A user and a session written with release 1's columns only."""
-    users_v1 = table("users", *(column(name) for name in migrations.V1_USER_COLUMNS))
-    await db.execute(
-        insert(users_v1).values(
-            id=1,
-            username="Alice",
-            username_key="alice",
-            password_hash="$argon2id$old",
-            created_at=NOW,
-            disabled_at=None,
-        )
-    )
-    sessions_v1 = table(
-        "sessions",
-        *(
-            column(name)
-            for name in (
-                "token_hash",
-                "user_id",
-                "created_at",
-                "last_seen_at",
-                "authenticated_at",
-                "expires_at",
-                "user_agent",
-                "ip",
-                "notice",
-            )
-        ),
-    )
-    await db.execute(
-        insert(sessions_v1).values(
-            token_hash=token_hash("release-1-token"),
-            user_id=1,
-            created_at=NOW,
-            last_seen_at=NOW,
-            authenticated_at=NOW,
-            expires_at=NOW + 3600,
-            user_agent="Firefox",
-            ip="192.0.2.1",
-            notice=None,
-        )
+SESSION_V1_COLUMNS = (*SESSION_COLUMNS, "notice")
+
+
+async def insert_release_1_data(database: tuple[str, str | None]) -> None:
+    """A user and a session written with release 1's columns only (by the benchmark's seeding path)."""
+    url, schema = database
+    user = (1, "Alice", "alice", "$argon2id$old", NOW, None)
+    session = (token_hash("release-1-token"), 1, NOW, NOW, NOW, NOW + 3600, "Firefox", "192.0.2.1", None)
+    await seed(
+        url,
+        schema,
+        [
+            TableRows("users", migrations.V1_USER_COLUMNS, [user]),
+            TableRows("sessions", SESSION_V1_COLUMNS, [session]),
+        ],
     )
 
 
@@ -111,10 +85,10 @@ async def test_release_1_schema_has_no_two_factor_parts(db):
     assert await column_names(db, "users") == set(migrations.V1_USER_COLUMNS)
 
 
-async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(db):
+async def test_upgrade_keeps_data_and_adds_the_new_columns_and_tables(database, db):
     """A release-1 database with a user and a session upgrades in place; old data works, new parts are usable."""
     await migrations.upgrade(db, target=1)
-    await insert_release_1_data(db)
+    await insert_release_1_data(database)
 
     assert await migrations.upgrade(db) == 1
     assert await migrations.current_version(db) == migrations.LATEST
@@ -160,10 +134,10 @@ async def index_names(db: Database) -> set[str]:
     return {row[0] for row in rows}
 
 
-async def test_version_3_adds_an_index_on_every_lookup_path(db):
+async def test_version_3_adds_an_index_on_every_lookup_path(database, db):
     """A version-2 database with data gains the lookup indexes; the data and its queries are unchanged."""
     await migrations.upgrade(db, target=1)
-    await insert_release_1_data(db)
+    await insert_release_1_data(database)
     await migrations.upgrade(db, target=2)
     assert not migrations.V3_INDEX_NAMES & await index_names(db)
     await insert_release_2_event(db, "2fa.enabled")
@@ -174,10 +148,10 @@ async def test_version_3_adds_an_index_on_every_lookup_path(db):
     assert await store.signed_in(db, token_hash("release-1-token"), NOW + 60, 1800) is not None
 
 
-async def test_running_upgrade_again_changes_nothing(db):
+async def test_running_upgrade_again_changes_nothing(database, db):
     """Upgrading an up-to-date database is a no-op: same version, same data."""
     await migrations.upgrade(db, target=1)
-    await insert_release_1_data(db)
+    await insert_release_1_data(database)
     await migrations.upgrade(db)
     before = await store.get_user(db, 1)
     assert await migrations.upgrade(db) == migrations.LATEST
@@ -211,10 +185,10 @@ async def test_concurrent_upgrades_build_the_schema_once(database, db):
     assert [row[0] for row in rows] == [migrations.LATEST]
 
 
-async def test_the_audit_trail_version_chains_the_activity_rows_already_there(db):
+async def test_the_audit_trail_version_chains_the_activity_rows_already_there(database, db):
     """Activity rows written before the audit trail become its first records, chained in time order."""
     await migrations.upgrade(db, target=1)
-    await insert_release_1_data(db)
+    await insert_release_1_data(database)
     await migrations.upgrade(db, target=3)
     await insert_release_2_event(db, "signin.failed_code", NOW + 2)
     await insert_release_2_event(db, "signin", NOW + 1)

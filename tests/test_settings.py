@@ -109,12 +109,23 @@ def test_keys_are_not_shown_in_repr():
         ("MIROX_ARGON2_PARALLELISM", "0"),
         ("MIROX_ROOT_PATH", "security"),
         ("MIROX_ROOT_PATH", "/security/"),
+        ("MIROX_ALLOWED_HOSTS", "https://security.plant.example"),
+        ("MIROX_ALLOWED_HOSTS", "security.plant.example:8443"),
+        ("MIROX_ALLOWED_HOSTS", "security.*.example"),
+        ("MIROX_ALLOWED_HOSTS", "*"),
     ],
 )
 def test_invalid_values_name_the_variable(variable, value):
     """A value the app cannot use raises SettingsError naming the variable."""
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env({variable: value})
+
+
+def test_allowed_hosts_are_a_list_of_names():
+    """``MIROX_ALLOWED_HOSTS`` takes names and ``*.domain`` patterns, commas or spaces between them."""
+    settings = Settings.from_env({"MIROX_ALLOWED_HOSTS": "security.plant.example, *.intranet.example [::1]"})
+    assert settings.allowed_hosts == ("security.plant.example", "*.intranet.example", "[::1]")
+    assert Settings().allowed_hosts == ()
 
 
 def test_invalid_flag_values_are_refused_too():

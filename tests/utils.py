@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from server import store
 from server.auth import totp
 from server.flows import account
-from server.web import Services
+from server.services import Services
 from tests.peek import code_at
 
 START = 1_800_000_000.0
@@ -200,6 +201,23 @@ async def user_with_two_factor(client: httpx.AsyncClient, svc: Services, clock: 
     return enrolled
 
 
+async def alice_id(svc: Services, name: str = "alice") -> int:
+    """The database id of the account ``name``."""
+    user = await store.get_user_by_key(svc.db, name)
+    assert user is not None
+    return user.id
+
+
+async def event_kinds(svc: Services, name: str = "alice") -> list[str]:
+    """The kinds of the account's recent security events, newest first."""
+    return [event.kind for event in await store.recent_events(svc.db, await alice_id(svc, name), limit=200)]
+
+
+def another_backup_code(real: str) -> str:
+    """A well-formed backup code that differs from ``real``."""
+    return "ZZZZ-ZZZZ" if real != "ZZZZ-ZZZZ" else "YYYY-YYYY"
+
+
 async def user_row(svc: Services, name: str = "alice") -> dict[str, object]:
     """Every column of the account, straight from the database."""
     from sqlalchemy import select
@@ -240,31 +258,23 @@ def isolated_state(manager: object) -> object:
     return app
 
 
-def browser(manager: object, ip: str = "10.0.0.20") -> httpx.AsyncClient:
-    """Another browser (own cookies) on the running app (``manager`` is the ``LifespanManager``)."""
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=isolated_state(manager), client=(ip, 5555)),  # type: ignore[arg-type]
-        base_url="http://testserver",
-        follow_redirects=False,
-    )
-
-
-# ---- helpers for the foundation HTTP tests (sessions, CSRF, headers, errors) -------------
-
-
-def new_browser(
+def browser(
     app: object,
+    ip: str = "127.0.0.1",
     *,
     https: bool = False,
-    ip: str = "127.0.0.1",
     user_agent: str | None = None,
     raise_app_exceptions: bool = True,
 ) -> httpx.AsyncClient:
-    """One more browser on the running app (``app`` is the ``LifespanManager``); close it after use."""
+    """One more browser (own cookies) on the running app (``app`` is the ``LifespanManager``); close it after use.
+
+    Each of its requests gets its own request state (``isolated_state``), so it is fit for concurrency tests.
+    Its default address is the one of the ``client`` fixture.
+    """
     headers = {"User-Agent": user_agent} if user_agent else None
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(
-            app=app.app,  # type: ignore[attr-defined]
+            app=isolated_state(app),  # type: ignore[arg-type]
             client=(ip, 50000),
             raise_app_exceptions=raise_app_exceptions,
         ),
@@ -272,6 +282,9 @@ def new_browser(
         headers=headers,
         follow_redirects=False,
     )
+
+
+# ---- helpers for the foundation HTTP tests (sessions, CSRF, headers, errors) -------------
 
 
 def session_cookie(client: httpx.AsyncClient) -> str | None:
@@ -291,13 +304,6 @@ def cookie_attributes(response: httpx.Response, name: str) -> dict[str, str]:
                 attributes[key.lower()] = attribute
             return attributes
     raise AssertionError(f"no Set-Cookie for {name}")
-
-
-async def page_csrf(client: httpx.AsyncClient, path: str) -> str:
-    """The CSRF token on ``path``, which must answer 200."""
-    response = await client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return csrf_of(response.text)
 
 
 async def try_password(
@@ -324,8 +330,6 @@ async def db_snapshot(svc: Services) -> dict[str, list[tuple[object, ...]]]:
 
 async def session_id_of(svc: Services, ip: str) -> int:
     """The id of the one live session signed in from ``ip``."""
-    from server import store
-
     found = []
     for user in await store.list_users(svc.db):
         found += [s.id for s in await account.sessions_of(svc, user) if s.ip == ip]
@@ -335,7 +339,7 @@ async def session_id_of(svc: Services, ip: str) -> int:
 
 def browser_with_cookie(app: object, value: str, name: str = "mirox_session") -> httpx.AsyncClient:
     """A new browser that presents ``value`` as its session (or other) cookie."""
-    b = new_browser(app, ip="192.0.2.66")
+    b = browser(app, ip="192.0.2.66")
     b.cookies.set(name, value)
     return b
 

@@ -41,7 +41,7 @@ class Finding:
 
 
 def _linked(record: Mapping[str, Any], previous: str) -> bool:
-    return record["prev_hash"] == previous
+    return bool(record["prev_hash"] == previous)
 
 
 def verify(records: Sequence[Mapping[str, Any]], head: tuple[int, str] | None) -> Finding | None:

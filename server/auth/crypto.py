@@ -20,6 +20,10 @@ _VERSION = "v1"
 _URLSAFE_B64 = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
+SEALED_PREFIX_LENGTH = len(_VERSION) + 1 + 8
+"""Characters of a sealed value that name its key: ``v1:<kid>``."""
+
+
 class SealError(Exception):
     """A sealed value could not be opened (unknown key, tampered, or wrong context)."""
 
@@ -49,6 +53,10 @@ class Keyring:
     def key_id(key: bytes) -> str:
         """Return the public id of a key: the first 8 hex characters of its SHA-256."""
         return hashlib.sha256(key).hexdigest()[:8]
+
+    def has_key(self, kid: str) -> bool:
+        """Whether a value sealed with key ``kid`` can be opened here."""
+        return kid in self._aeads
 
     @property
     def current_key_id(self) -> str:
@@ -87,6 +95,12 @@ class Keyring:
         except SealError:
             return True
         return kid != self._current
+
+
+def key_id_of(sealed: str) -> str | None:
+    """The id of the key a sealed value (or its first ``SEALED_PREFIX_LENGTH`` characters) names; no key needed."""
+    parts = sealed.split(":", 2)
+    return parts[1] if len(parts) >= 2 and parts[0] == _VERSION and parts[1] else None
 
 
 def _split(sealed: str) -> tuple[str, str, str]:

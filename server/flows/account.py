@@ -3,6 +3,7 @@
 import re
 
 from server import audit, store
+from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.services import Client, Services
@@ -34,14 +35,24 @@ async def add_user(svc: Services, username: str, password: str) -> str | None:
         return problem
     password_hash = await svc.hasher.hash(password)
     created = await store.create_user(svc.db, username, username_key(username), password_hash, svc.clock())
-    return None if created else "setup.taken"
+    if not created:
+        return "setup.taken"
+    svc.hasher.stored_hash_changed(None, password_hash)
+    return None
+
+
+async def count_password_hashes(svc: Services) -> None:
+    """At start: tell the hasher what the stored password hashes cost (its dummy for unknown names follows)."""
+    svc.hasher.count_stored(await store.password_hash_prefixes(svc.db, TAIL_CHARS))
 
 
 async def set_password(svc: Services, user: store.User, password: str) -> str | None:
     problem = account_problem(user.username, password)
     if problem:
         return problem
-    await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+    new_hash = await svc.hasher.hash(password)
+    if await store.set_password_hash(svc.db, user.id, new_hash):
+        svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     await store.end_all_sessions(svc.db, user.id)  # whoever knew the old password is signed out
     return None
 
@@ -74,7 +85,10 @@ async def create_first_user(svc: Services, token: str, username: str, password: 
     created = await store.create_first_user(
         svc.db, token_hash(token), username, username_key(username), password_hash, svc.clock()
     )
-    return None if created else "setup.invalid_link"
+    if not created:
+        return "setup.invalid_link"
+    svc.hasher.stored_hash_changed(None, password_hash)
+    return None
 
 
 async def signed_in(svc: Services, token: str, now: float) -> tuple[store.Session, store.User] | None:

@@ -17,6 +17,7 @@ class Status(enum.Enum):
     EXHAUSTED = "exhausted"
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
+    MISCONFIGURED = "misconfigured"
 
 
 @dataclass(frozen=True)

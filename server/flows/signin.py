@@ -10,7 +10,7 @@ from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
-from server.flows.two_factor import open_secret
+from server.flows.two_factor import open_secret, replayed, secret_unreadable
 from server.services import Client, Services
 
 
@@ -49,7 +49,9 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
         return Outcome(Status.INVALID)
     await throttling.password_accepted(svc, keys)
     if needs_rehash:
-        await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(password))
+        new_hash = await svc.hasher.hash(password)
+        if await store.set_password_hash(svc.db, user.id, new_hash):
+            svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     if user.two_factor_on:
         return Outcome(Status.NEEDS_SECOND_FACTOR, user=user)
     return Outcome(Status.OK, user=user)
@@ -118,19 +120,32 @@ async def _claim_code_attempt(
     return s.pending_signin_attempts - attempt
 
 
+async def _account_of(svc: Services, pending: store.PendingSignin) -> store.User | Outcome:
+    """The account a pending sign-in may still finish for; else it ends here.
+
+    An account whose 2FA was turned off meanwhile (reset, Disable, backup code) is refused,
+    not passed: the code step is what this pending sign-in was waiting for.
+    """
+    user = await store.get_user(svc.db, pending.user_id)
+    if user is None or user.disabled_at is not None or not user.two_factor_on:
+        await store.consume_pending_signin(svc.db, pending.id)
+        return Outcome(Status.EXPIRED)
+    return user
+
+
 async def _attempt(
     svc: Services, pending: store.PendingSignin, code: str | None, client: Client, factor: str
-) -> tuple[store.User, int] | Outcome:
-    """Count one well-formed attempt and load the user: (user, attempts left), or why not."""
+) -> tuple[store.User, int, str] | Outcome:
+    """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
+    user = await _account_of(svc, pending)
+    if isinstance(user, Outcome):
+        return user
     left = await _claim_code_attempt(svc, pending, client, factor)
     if isinstance(left, Outcome):
         return left
-    user = await store.get_user(svc.db, pending.user_id)
-    if user is None or user.disabled_at is not None:
-        return Outcome(Status.EXPIRED)
-    return user, left
+    return user, left, code
 
 
 async def _failed(svc: Services, user: store.User, left: int, client: Client, kind: str, factor: str) -> Outcome:
@@ -139,22 +154,33 @@ async def _failed(svc: Services, user: store.User, left: int, client: Client, ki
 
 
 async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_code: str, client: Client) -> Outcome:
-    """Step 2 with an authenticator code: accepted once per time step, then a session."""
+    """Step 2 with an authenticator code: accepted once per time step, then a session.
+
+    A code of a step already used (the person signed out and in again within 30 seconds)
+    is no guess: it is answered as such and costs no attempt. Only a code of a used step
+    gets that answer, and such a code can never be used again, so it tells a guesser nothing.
+    """
     code = totp.normalize_code(raw_code)
-    attempt = await _attempt(svc, pending, code, client, "totp")
-    if isinstance(attempt, Outcome):
-        return attempt
-    user, left = attempt
-    if not user.two_factor_on:
-        return await _finish(svc, pending, user, client)
+    unused_attempts = svc.settings.pending_signin_attempts - pending.attempts
+    if code is None:
+        return Outcome(Status.FORMAT, attempts_left=unused_attempts)
+    user = await _account_of(svc, pending)
+    if isinstance(user, Outcome):
+        return user
     try:
         secret = open_secret(svc, user)
-    except SealError:
-        return await _failed(svc, user, left, client, "signin.failed_code", "totp")
+    except SealError as exc:
+        secret_unreadable(user, exc)
+        return Outcome(Status.MISCONFIGURED, attempts_left=unused_attempts)
     step = totp.matched_step(secret, code, svc.clock())
+    if replayed(user, step):
+        return Outcome(Status.REUSED, attempts_left=unused_attempts)
+    left = await _claim_code_attempt(svc, pending, client, "totp")
+    if isinstance(left, Outcome):
+        return left
     if step is None:
         return await _failed(svc, user, left, client, "signin.failed_code", "totp")
-    if not await store.advance_totp_step(svc.db, user.id, step):
+    if not await store.advance_totp_step(svc.db, user.id, step):  # a parallel request used it first
         return Outcome(Status.REUSED, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
     return await _finish(svc, pending, user, client)
 
@@ -167,7 +193,7 @@ async def complete_with_backup_code(
     attempt = await _attempt(svc, pending, code, client, "backup_code")
     if isinstance(attempt, Outcome):
         return attempt
-    user, left = attempt
+    user, left, code = attempt
     seen_hash = user.backup_code_hash
     ok, _ = await svc.hasher.verify(seen_hash, code)
     token, session = _new_session(svc, user, client, "card.backup_used")

@@ -1,18 +1,21 @@
 """One function per two-factor action of the Security card and the Enable dialog."""
 
+import logging
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from server import audit, store
 from server.auth import backup_codes, totp
-from server.auth.crypto import SealError
+from server.auth.crypto import SEALED_PREFIX_LENGTH, SealError, key_id_of
 from server.auth.qr import qr_svg
 from server.auth.tokens import new_public_id
 from server.flows import throttling
 from server.flows.outcomes import Outcome, Status
 from server.messages import message
 from server.services import Client, Services
+
+logger = logging.getLogger("mirox")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,30 @@ def open_secret(svc: Services, user: store.User) -> str:
     if user.totp_secret_sealed is None:
         raise SealError("two-factor authentication is off")
     return svc.keyring.open(user.totp_secret_sealed, _secret_context(user.id))
+
+
+def secret_unreadable(user: store.User, exc: SealError) -> None:
+    """Log, loudly, a secret this server cannot open: the operator's problem, never the user's failure."""
+    kid = key_id_of(user.totp_secret_sealed or "")
+    logger.error(
+        "Cannot decrypt the TOTP secret of account %s (sealed with key id %s): %s. "
+        "Every process needs that key in MIROX_TOTP_KEYS (or the key file); the user cannot sign in with a code.",
+        user.id,
+        kid,
+        exc,
+    )
+
+
+async def missing_key_ids(svc: Services) -> list[str]:
+    """Ids of keys that sealed stored TOTP secrets but that this server does not have."""
+    prefixes = await store.sealed_secret_prefixes(svc.db, SEALED_PREFIX_LENGTH)
+    ids = {key_id_of(prefix) for prefix in prefixes}
+    return sorted(kid for kid in ids if kid is not None and not svc.keyring.has_key(kid))
+
+
+def replayed(user: store.User, step: int | None) -> bool:
+    """Whether ``step`` was already used on this account (or a later one was): a replay, not a guess."""
+    return step is not None and user.totp_last_step is not None and step <= user.totp_last_step
 
 
 async def _event(svc: Services, user: store.User, kind: str, client: Client, outcome: str = "success") -> None:
@@ -131,7 +158,8 @@ async def verify_current_code(
 ) -> Outcome:
     """Check a code against the account's secret, counting failures on the shared throttle.
 
-    ``consume`` records the time step so the same code can never be used again.
+    ``consume`` records the time step so the same code can never be used again; a code of a
+    step already used is then refused as reused, without counting as a failure.
     """
     if not user.two_factor_on:
         return Outcome(Status.NOT_ON)
@@ -139,16 +167,20 @@ async def verify_current_code(
     if code is None:
         return Outcome(Status.FORMAT)
     now = svc.clock()
+    try:
+        secret = open_secret(svc, user)
+    except SealError as exc:
+        secret_unreadable(user, exc)
+        return Outcome(Status.MISCONFIGURED)
+    step = totp.matched_step(secret, code, now)
+    if consume and replayed(user, step):
+        return Outcome(Status.REUSED)
     wait = await throttling.claim_code_attempt(svc, user.id, now)
     if wait is not None:
         await audit.record(
             svc, "2fa.throttled", user=user, client=client, outcome="throttled", factor="totp", detail={"wait": wait}
         )
         return Outcome(Status.THROTTLED, wait=wait)
-    try:
-        step = totp.matched_step(open_secret(svc, user), code, now)
-    except SealError:
-        step = None
     if step is None:
         await _event(svc, user, failure_event, client, "failure")
         return Outcome(Status.INVALID)

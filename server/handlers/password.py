@@ -4,6 +4,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import password as flow
+from server.flows.account import MIN_PASSWORD
 from server.handlers.common import done
 from server.web import client_of, field, read_form, render_dialog, services
 
@@ -15,7 +16,7 @@ def _form(request: Request, error: str | None = None, status: int = 200, wait: i
     return render_dialog(
         request,
         "partials/change_password.html",
-        {"error": error, "wait": wait, "min_length": flow.MIN_PASSWORD},
+        {"error": error, "wait": wait, "min_length": MIN_PASSWORD},
         status,
         headers=headers,
     )

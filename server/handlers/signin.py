@@ -1,6 +1,8 @@
 """Sign-in pages: password, two-factor code, backup code, first-start setup, sign-out."""
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,15 +32,42 @@ SIGNIN_NOTICES = {
 }
 
 
+_DECODE_ROUNDS = 4
+"""How many layers of percent-encoding ``next`` may carry before it is refused."""
+
+
+def _has_dot_segment(target: str) -> bool:
+    """Whether the path part holds a "." or ".." segment, percent-encoded (even repeatedly) or not.
+
+    Browsers resolve "/security/%2e%2e/x" to "/x": a prefix check alone would let ``next``
+    leave the root path. Undecodable nesting counts as a dot segment.
+    """
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    for _ in range(_DECODE_ROUNDS):
+        if any(segment in (".", "..") for segment in re.split(r"[/\\]", path)):
+            return True
+        decoded = unquote(path)
+        if decoded == path:
+            return False
+        path = decoded
+    return True
+
+
 def _safe_next(request: Request, target: str) -> str:
-    """Only paths inside this app; never another host (open redirect).
+    """Only paths inside this app; never another host (open redirect), never outside the root path.
 
     Printable ASCII only: browsers drop tabs and newlines from URLs ("/\\t/evil" becomes
     "//evil"), and ``HX-Redirect`` carries the value unquoted in a header.
     """
     root = request.scope.get("root_path", "")
     plain = target.isascii() and target.isprintable()
-    if plain and target.startswith(root + "/") and not target.startswith("//") and "\\" not in target:
+    if (
+        plain
+        and target.startswith(root + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not _has_dot_segment(target)
+    ):
         return target
     return href(request, "home")
 

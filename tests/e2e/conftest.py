@@ -5,6 +5,8 @@ browser context(s) and its own account, so tests never share cookies or TOTP sta
 journey needs an empty database, so it asks for a server of its own (``fresh_server``).
 """
 
+from __future__ import annotations
+
 import itertools
 import os
 import socket
@@ -17,9 +19,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+if TYPE_CHECKING:  # Playwright is optional: without it the journeys skip (each module asks for it)
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -39,8 +44,6 @@ CHEAP_HASHING = {
 DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "correct horse battery"
 START_TIMEOUT = 30.0
-
-expect.set_options(timeout=10_000)
 
 
 def _free_port() -> int:
@@ -163,6 +166,9 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)
     with sync_playwright() as p:
         yield p
 
@@ -174,7 +180,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     b.close()
 
 
-ContextFactory = Callable[..., BrowserContext]
+ContextFactory = Callable[..., "BrowserContext"]
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 import re
 
 import pytest
+
+pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import ContextFactory

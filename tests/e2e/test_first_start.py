@@ -1,6 +1,8 @@
 """Journey 1: first start. The one-time link from the console creates the first account."""
 
 import pytest
+
+pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, ContextFactory, Server

@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (

@@ -13,14 +13,13 @@ from sqlalchemy import select
 
 from server import audit_store
 from server.tables import sessions
-from tests.utils import start_signin, submit_backup_code, user_row, user_with_two_factor_signed_out
+from tests.utils import start_signin, submit_backup_code, user_row
 
 
 async def test_failure_right_after_the_code_is_spent_still_leaves_the_session_it_paid_for(
-    client, svc, clock, monkeypatch
+    client, svc, monkeypatch, signed_out_with_2fa
 ):
     """The database fails on the first statement after the spend: 2FA is off and the session is there."""
-    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
     record_event = audit_store.record_event
 
@@ -30,7 +29,7 @@ async def test_failure_right_after_the_code_is_spent_still_leaves_the_session_it
         return await record_event(db, entry)
 
     monkeypatch.setattr(audit_store, "record_event", fail_after_spend)
-    response = await submit_backup_code(client, enrolled.backup_code)
+    response = await submit_backup_code(client, signed_out_with_2fa.backup_code)
     assert response.status_code == 503
 
     row = await user_row(svc)

@@ -19,7 +19,6 @@ from tests.utils import (
     submit_backup_code,
     text_of,
     user_row,
-    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -214,11 +213,10 @@ async def test_htmx_enable_opens_a_modal_fragment(client, svc):
     assert "<svg" in response.text
 
 
-async def test_step_two_backup_code_is_active_after_enable(client, svc, clock):
+async def test_step_two_backup_code_is_active_after_enable(client, signed_out_with_2fa):
     """The backup code shown in step 2 signs in once 2FA is on."""
-    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
-    response = await submit_backup_code(client, enrolled.backup_code)
+    response = await submit_backup_code(client, signed_out_with_2fa.backup_code)
     assert response.status_code == 303, response.text
     assert response.headers["location"] == PROFILE
     assert client.cookies.get("mirox_session")

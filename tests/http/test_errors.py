@@ -7,7 +7,7 @@ import pytest
 
 from server import store
 from server.messages import message
-from tests.utils import PASSWORD, add_user, csrf, db_snapshot, new_browser, page_csrf, post, shows, sign_in
+from tests.utils import PASSWORD, add_user, browser, csrf, db_snapshot, post, shows, sign_in
 
 
 def assert_error_page(response, status: int, key: str) -> None:
@@ -134,7 +134,7 @@ async def test_oversized_body_of_any_type_is_refused_before_it_acts(client, svc,
     """A body over the limit is refused whatever its content type: a valid CSRF header does not make it act."""
     await add_user(svc)
     await sign_in(client)
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     for content_type in ("application/json", "text/plain"):
         response = await client.post(
             "/signout",
@@ -148,13 +148,13 @@ async def test_oversized_body_of_any_type_is_refused_before_it_acts(client, svc,
 async def test_odd_requests_never_cause_a_500(app, svc):
     """Strange but possible requests get an ordinary answer, never a server error."""
     await add_user(svc)
-    async with new_browser(app, raise_app_exceptions=False) as browser:
-        await sign_in(browser)
-        token = await page_csrf(browser, "/profile")
+    async with browser(app, raise_app_exceptions=False) as b:
+        await sign_in(b)
+        token = await csrf(b, "/profile")
         statuses = {}
 
         async def check(label, method, path, **kwargs):
-            response = await browser.request(method, path, **kwargs)
+            response = await b.request(method, path, **kwargs)
             statuses[label] = response.status_code
 
         await check("huge session id", "POST", "/sessions/99999999999999999999999/signout", data={"csrf_token": token})
@@ -175,7 +175,7 @@ async def test_odd_requests_never_cause_a_500(app, svc):
         await check("NUL in a form field", "POST", "/profile/reauth", data={"csrf_token": token, "password": "\x00"})
         await check("long path", "GET", "/" + "a" * 10000)
         await check("OPTIONS", "OPTIONS", "/signin")
-        browser.cookies.clear()
+        b.cookies.clear()
         odd_cookies = {"Cookie": "mirox_session=\u00e9\u00ff; mirox_pre=".encode() + b"x" * 4000}
         await check("odd cookies", "GET", "/profile", headers=odd_cookies)
         await check("odd cookies POST", "POST", "/signin", data={"csrf_token": "x"}, headers=odd_cookies)
@@ -236,9 +236,9 @@ async def test_unexpected_error_is_a_500_page_without_details(app, svc, monkeypa
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(store, "recent_events", broken)
-    async with new_browser(app, raise_app_exceptions=False) as browser:
-        await sign_in(browser)
-        response = await browser.get("/profile")
+    async with browser(app, raise_app_exceptions=False) as b:
+        await sign_in(b)
+        response = await b.get("/profile")
     assert response.status_code == 500
     assert shows(response.text, "error.server")
     assert "secret internal detail" not in response.text

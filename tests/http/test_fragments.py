@@ -7,10 +7,10 @@ import pytest
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser,
+    csrf,
     enable_two_factor,
     enrollment_path,
-    new_browser,
-    page_csrf,
     post,
     session_id_of,
     shows,
@@ -30,6 +30,14 @@ def assert_page(response) -> None:
     assert response.text.lstrip().lower().startswith("<!doctype html>"), response.text[:200]
     assert "</html>" in response.text
     assert "HX-Request" in response.headers.get("vary", ""), response.headers
+
+
+def assert_same_dialog(fragment, page, status: int) -> None:
+    """The htmx and the plain answer to one request: same status, each in its shape, the same dialog."""
+    assert fragment.status_code == page.status_code == status
+    assert_fragment(fragment)
+    assert_page(page)
+    assert essentials(fragment.text) == essentials(page.text)
 
 
 def essentials(html_text: str) -> dict[str, object]:
@@ -58,7 +66,7 @@ async def both(client, method: str, path: str, data: dict[str, str] | None = Non
         if method == "GET":
             responses.append(await client.get(path, headers=headers))
         else:
-            token = await page_csrf(client, "/profile")
+            token = await csrf(client, "/profile")
             responses.append(await client.post(path, data={"csrf_token": token, **(data or {})}, headers=headers))
     return responses
 
@@ -80,7 +88,7 @@ async def test_sign_in_error(client, svc):
     await add_user(svc)
     responses = []
     for headers in (HX, {}):
-        token = await page_csrf(client, "/signin")
+        token = await csrf(client, "/signin")
         data = {"csrf_token": token, "username": "alice", "password": "nope nope nope"}
         responses.append(await client.post("/signin", data=data, headers=headers))
     fragment, page = responses
@@ -94,14 +102,14 @@ async def test_sign_in_error(client, svc):
 async def test_sign_in_success_redirects_both_ways(client, svc):
     """Success is HX-Redirect for htmx and a 303 for a plain form."""
     await add_user(svc)
-    token = await page_csrf(client, "/signin")
+    token = await csrf(client, "/signin")
     data = {"csrf_token": token, "username": "alice", "password": PASSWORD}
     htmx = await client.post("/signin", data=data, headers=HX)
     assert htmx.status_code == 200
     assert htmx.headers["hx-redirect"] == "/"
     assert "HX-Request" in htmx.headers["vary"]
     await post(client, "/signout", page="/profile")
-    plain = await client.post("/signin", data={**data, "csrf_token": await page_csrf(client, "/signin")})
+    plain = await client.post("/signin", data={**data, "csrf_token": await csrf(client, "/signin")})
     assert plain.status_code == 303
     assert plain.headers["location"] == "/"
     assert "HX-Request" in plain.headers["vary"]
@@ -131,10 +139,7 @@ async def test_enable_dialog_steps(client, svc):
         assert essentials(page.text)["step"], step
         assert bool(essentials(page.text)["shown"]) == (step != "verify"), step
     fragment, page = await both(client, "POST", base, {"code": "000000x"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
     assert shows(page.text, "code.format")
 
 
@@ -143,10 +148,7 @@ async def test_expired_enrollment_step(client, svc):
     await add_user(svc)
     await sign_in(client)
     fragment, page = await both(client, "GET", "/profile/2fa/setup/nothing-here/scan")
-    assert fragment.status_code == page.status_code == 404
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 404)
     assert shows(page.text, "enroll.expired")
 
 
@@ -167,10 +169,7 @@ async def test_code_prompts(client, svc, clock, path):
     assert essentials(fragment.text) == essentials(page.text)
     assert essentials(page.text)["actions"] == [path]
     fragment, page = await both(client, "POST", path, {"code": "12"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
 
 
 async def test_password_confirmation_dialog(client, svc, clock):
@@ -179,17 +178,11 @@ async def test_password_confirmation_dialog(client, svc, clock):
     await sign_in(client)
     clock.advance(11 * 60)
     fragment, page = await both(client, "POST", "/profile/2fa/enable")
-    assert fragment.status_code == page.status_code == 403
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 403)
     assert essentials(page.text)["actions"] == ["/profile/reauth"]
     assert shows(fragment.text, "reauth.needed")
     fragment, page = await both(client, "POST", "/profile/reauth", {"password": "wrong one", "then": "enable_2fa"})
-    assert fragment.status_code == page.status_code == 422
-    assert_fragment(fragment)
-    assert_page(page)
-    assert essentials(fragment.text) == essentials(page.text)
+    assert_same_dialog(fragment, page, 422)
 
 
 # ---- Managing Your Sessions ------------------------------------------------------------------------------
@@ -201,10 +194,10 @@ async def test_session_sign_out(app, client, svc):
     await sign_in(client)
     others = []
     for ip in ("10.1.0.1", "10.1.0.2"):
-        async with new_browser(app, ip=ip) as other:
+        async with browser(app, ip=ip) as other:
             await sign_in(other)
         others.append(await session_id_of(svc, ip))
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     fragment = await client.post(f"/sessions/{others[0]}/signout", data={"csrf_token": token}, headers=HX)
     assert fragment.status_code == 200
     assert_fragment(fragment)
@@ -227,10 +220,10 @@ async def test_sign_out_all_others(app, client, svc):
     await add_user(svc)
     await sign_in(client)
     for round_ in range(2):
-        async with new_browser(app, ip=f"10.2.0.{round_}") as other:
+        async with browser(app, ip=f"10.2.0.{round_}") as other:
             await sign_in(other)
         headers = HX if round_ == 0 else {}
-        token = await page_csrf(client, "/profile")
+        token = await csrf(client, "/profile")
         response = await client.post("/sessions/signout-others", data={"csrf_token": token}, headers=headers)
         if round_ == 0:
             assert response.status_code == 200

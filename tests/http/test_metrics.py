@@ -10,9 +10,9 @@ from server.settings import Settings
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser,
     code,
     isolated_state,
-    new_browser,
     sign_in,
     start_signin,
     submit_code,
@@ -57,7 +57,7 @@ async def test_metrics_are_refused_to_an_address_that_is_not_allowed(other_clien
 
 async def test_a_configured_bearer_token_opens_metrics_from_anywhere(app):
     """The right token is let in from any address; a wrong or missing one is not."""
-    async with new_browser(app, ip="203.0.113.5") as remote:
+    async with browser(app, ip="203.0.113.5") as remote:
         assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).status_code == 200
         assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}x"})).status_code == 403
         assert (await remote.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"})).status_code == 403

@@ -6,8 +6,8 @@ from server import audit_store, store
 from server.flows import two_factor
 from tests.utils import (
     add_user,
+    browser,
     code,
-    new_browser,
     post,
     shows,
     sign_in,
@@ -87,7 +87,7 @@ async def test_this_wasnt_me_signs_out_every_other_session_and_pending_sign_in_a
     enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
     assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
-    async with new_browser(app, ip="10.0.0.66", user_agent=FIREFOX) as attacker:
+    async with browser(app, ip="10.0.0.66", user_agent=FIREFOX) as attacker:
         await start_signin(attacker)  # has the password, waits for a code
         await sign_in(other_client, password="wrong password!")
         page = await client.get("/profile")
@@ -119,7 +119,7 @@ async def test_this_wasnt_me_ends_the_other_browsers_session(client, other_clien
 async def test_backup_code_use_and_a_new_device_are_reported(client, svc, clock, app):
     """Turning 2FA off by backup code from a browser never used before becomes two notices for the usual browser."""
     enrolled = await user_with_two_factor_signed_out(client, svc, clock)
-    async with new_browser(app, ip="10.0.0.66", user_agent=FIREFOX) as elsewhere:
+    async with browser(app, ip="10.0.0.66", user_agent=FIREFOX) as elsewhere:
         await start_signin(elsewhere)
         assert (await submit_backup_code(elsewhere, enrolled.backup_code)).status_code == 303
         assert "new device" not in notices_of((await elsewhere.get("/profile")).text), "its own sign-in is no news"

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from server.app import create_app
 from server.routes import routes
-from tests.utils import PASSWORD, add_user, enrollment_path, new_browser, page_csrf, sign_in
+from tests.utils import PASSWORD, add_user, browser, csrf, enrollment_path, sign_in
 
 GET_ROUTES = [r for r in routes() if isinstance(r, Route) and r.methods and "GET" in r.methods]
 
@@ -80,8 +80,8 @@ async def crawl(browser, values: dict[str, str] | None = None) -> list:
 async def test_every_response_is_protected_when_signed_out(app, svc, https):
     """Signed out: pages, redirects, static files and errors all carry the security headers."""
     await add_user(svc)
-    async with new_browser(app, https=https) as browser:
-        responses = await crawl(browser)
+    async with browser(app, https=https) as b:
+        responses = await crawl(b)
     assert {r.status_code for r in responses} >= {200, 303, 403, 404, 405}
     for response in responses:
         assert_protected(response, https=https)
@@ -91,12 +91,12 @@ async def test_every_response_is_protected_when_signed_out(app, svc, https):
 async def test_every_response_is_protected_when_signed_in(app, svc, https):
     """Signed in: every page and dialog step, plain and htmx, carries the security headers."""
     await add_user(svc)
-    async with new_browser(app, https=https) as browser:
-        assert (await sign_in(browser)).status_code == 303
-        token = await page_csrf(browser, "/profile")
-        step1 = await browser.post("/profile/2fa/enable", data={"csrf_token": token})
+    async with browser(app, https=https) as b:
+        assert (await sign_in(b)).status_code == 303
+        token = await csrf(b, "/profile")
+        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token})
         enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
-        responses = [step1, *await crawl(browser, {"enrollment": enrollment, "step": "scan"})]
+        responses = [step1, *await crawl(b, {"enrollment": enrollment, "step": "scan"})]
     assert sum(r.status_code == 200 for r in responses) >= len(GET_ROUTES)
     for response in responses:
         assert_protected(response, https=https)
@@ -105,14 +105,14 @@ async def test_every_response_is_protected_when_signed_in(app, svc, https):
 async def test_pages_need_nothing_the_policy_forbids(app, svc):
     """No page relies on inline scripts, event-handler attributes or inline styles."""
     await add_user(svc)
-    async with new_browser(app) as browser:
-        assert (await sign_in(browser)).status_code == 303
-        token = await page_csrf(browser, "/profile")
-        step1 = await browser.post("/profile/2fa/enable", data={"csrf_token": token})
+    async with browser(app) as b:
+        assert (await sign_in(b)).status_code == 303
+        token = await csrf(b, "/profile")
+        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token})
         enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
-        pages = [step1, *await crawl(browser, {"enrollment": enrollment, "step": "scan"})]
-        await browser.post("/signout", data={"csrf_token": token})
-        pages += await crawl(browser)
+        pages = [step1, *await crawl(b, {"enrollment": enrollment, "step": "scan"})]
+        await b.post("/signout", data={"csrf_token": token})
+        pages += await crawl(b)
     checked = 0
     for response in pages:
         if not response.headers.get("content-type", "").startswith("text/html"):
@@ -132,15 +132,15 @@ async def test_frame_ancestors_follow_the_setting(settings, clock, svc):
     """With ``frame_ancestors`` configured, the CSP allows exactly those sites to frame the app."""
     allowed = ("https://portal.example", "https://intranet.example:8443")
     application = create_app(dataclasses.replace(settings, frame_ancestors=allowed), clock=clock, announce=print)
-    async with LifespanManager(application) as manager, new_browser(manager) as browser:
+    async with LifespanManager(application) as manager, browser(manager) as b:
         responses = [
-            await browser.get("/signin"),
-            await browser.get("/no/such/page"),
-            await browser.get("/static/app.js"),
+            await b.get("/signin"),
+            await b.get("/no/such/page"),
+            await b.get("/static/app.js"),
         ]
         await add_user(svc)
-        await sign_in(browser)
-        responses.append(await browser.get("/profile"))
+        await sign_in(b)
+        responses.append(await b.get("/profile"))
     for response in responses:
         assert_protected(response, frame_ancestors=allowed)
 
@@ -154,7 +154,7 @@ async def test_by_default_nobody_may_frame_the_app(client):
 
 async def test_hsts_only_over_https(app, svc):
     """Strict-Transport-Security is sent over https and never over plain http."""
-    async with new_browser(app, https=True) as secure, new_browser(app) as plain:
+    async with browser(app, https=True) as secure, browser(app) as plain:
         assert "strict-transport-security" in (await secure.get("/signin")).headers
         assert "strict-transport-security" not in (await plain.get("/signin")).headers
 
@@ -163,7 +163,7 @@ async def test_pages_are_not_stored_but_static_files_are_revalidated(client, svc
     """Pages with account data are never cached; static files may be, with revalidation."""
     await add_user(svc)
     await client.post(
-        "/signin", data={"csrf_token": await page_csrf(client, "/signin"), "username": "alice", "password": PASSWORD}
+        "/signin", data={"csrf_token": await csrf(client, "/signin"), "username": "alice", "password": PASSWORD}
     )
     assert (await client.get("/profile")).headers["cache-control"] == "no-store"
     static = await client.get("/static/app.js")

@@ -11,10 +11,10 @@ from server.tables import security_events, sessions
 from tests.utils import (
     PASSWORD,
     add_user,
+    browser,
     browser_with_cookie,
     cookie_attributes,
-    new_browser,
-    page_csrf,
+    csrf,
     post,
     session_cookie,
     session_id_of,
@@ -37,7 +37,7 @@ async def test_every_sign_in_issues_a_new_token(client, svc):
         response = await sign_in(client)
         assert response.status_code == 303
         seen.add(session_cookie(client))
-        token = await page_csrf(client, "/profile")
+        token = await csrf(client, "/profile")
         again = await client.post("/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
         assert again.status_code == 303
         seen.add(session_cookie(client))
@@ -60,10 +60,10 @@ async def test_cookie_is_http_only_lax_and_site_wide(client, svc):
 async def test_cookie_over_https_is_host_prefixed_and_secure(app, svc):
     """Over https the cookie is ``__Host-mirox_session``: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain."""
     await add_user(svc)
-    async with new_browser(app, https=True) as browser:
-        token = await page_csrf(browser, "/signin")
-        assert "mirox_pre" not in browser.cookies
-        response = await browser.post("/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
+    async with browser(app, https=True) as b:
+        token = await csrf(b, "/signin")
+        assert "mirox_pre" not in b.cookies
+        response = await b.post("/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
         assert response.status_code == 303
         cookie = cookie_attributes(response, "__Host-mirox_session")
         assert "secure" in cookie
@@ -72,7 +72,7 @@ async def test_cookie_over_https_is_host_prefixed_and_secure(app, svc):
         assert cookie["path"] == "/"
         assert "domain" not in cookie
         assert not any(h.startswith("mirox_session=") for h in response.headers.get_list("set-cookie"))
-        assert (await browser.get("/profile")).status_code == 200
+        assert (await b.get("/profile")).status_code == 200
 
 
 # ---- expiry ----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ async def test_sign_out_all_other_sessions(app, client, other_client, svc):
     await add_user(svc)
     await sign_in(client)
     await sign_in(other_client)
-    async with new_browser(app, ip="10.0.0.77", user_agent=FIREFOX) as third:
+    async with browser(app, ip="10.0.0.77", user_agent=FIREFOX) as third:
         await sign_in(third)
         page = await client.get("/profile")
         assert "Sign out all other sessions" in page.text
@@ -225,7 +225,7 @@ async def test_a_session_id_of_thousands_of_digits_is_not_found(client, svc):
     """A session id too long to be one (past Python's 4,300-digit int limit) is a 404, not a server error."""
     await add_user(svc)
     await sign_in(client)
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     response = await client.post(f"/sessions/{'9' * 5000}/signout", data={"csrf_token": token})
     assert response.status_code == 404
     assert (await client.get("/profile")).status_code == 200

@@ -7,7 +7,7 @@ from asgi_lifespan import LifespanManager
 
 from server import store
 from server.app import create_app
-from tests.utils import PASSWORD, page_csrf, shows, sign_in
+from tests.utils import PASSWORD, csrf, shows, sign_in
 
 
 def setup_path(announcements: list[str]) -> str:
@@ -24,7 +24,7 @@ def token_of(path: str) -> str:
 
 
 async def create_account(client, path: str, **fields: str):
-    token = await page_csrf(client, "/signin")
+    token = await csrf(client, "/signin")
     data = {"csrf_token": token, "token": token_of(path), "username": "root", "password": PASSWORD, "confirm": PASSWORD}
     return await client.post("/setup", data={**data, **fields})
 

@@ -13,19 +13,11 @@ from tests.utils import (
     sign_in,
     start_signin,
     submit_code,
-    user_with_two_factor_signed_out,
     wrong_code,
 )
 
 
-@pytest.fixture
-async def secret(client, svc, clock):
-    """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
-    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
-    return enrolled.secret
-
-
-async def test_protected_pages_send_half_signed_in_user_to_two_factor_screen(client, secret):
+async def test_protected_pages_send_half_signed_in_user_to_two_factor_screen(client, signed_out_with_2fa):
     """With the password accepted but no code yet, Profile redirects to the two-factor screen."""
     await start_signin(client)
     response = await client.get(PROFILE)
@@ -34,14 +26,14 @@ async def test_protected_pages_send_half_signed_in_user_to_two_factor_screen(cli
     page = await client.get(TWO_FACTOR)
     assert page.status_code == 200
     assert "6-digit code" in page.text
-    assert secret not in page.text
+    assert signed_out_with_2fa.secret not in page.text
 
 
-async def test_correct_code_starts_a_session(client, secret, clock):
+async def test_correct_code_starts_a_session(client, signed_out_with_2fa, clock):
     """The current code completes sign-in with a new session cookie; the pending one is dropped."""
     await start_signin(client)
     pending = client.cookies.get("mirox_pending")
-    response = await submit_code(client, code(secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     session = client.cookies.get("mirox_session")
     assert session and session != pending
@@ -49,7 +41,7 @@ async def test_correct_code_starts_a_session(client, secret, clock):
     assert (await client.get(PROFILE)).status_code == 200
 
 
-async def test_correct_code_continues_to_the_requested_page(client, secret, clock):
+async def test_correct_code_continues_to_the_requested_page(client, signed_out_with_2fa, clock):
     """A sign-in that started from a protected page lands there after the code."""
     token = await csrf(client, "/signin")
     response = await client.post(
@@ -59,48 +51,48 @@ async def test_correct_code_continues_to_the_requested_page(client, secret, cloc
     assert response.headers["location"] == f"{TWO_FACTOR}?next=%2Fprofile"
     page = await client.get(response.headers["location"])
     assert 'name="next" value="/profile"' in page.text
-    response = await submit_code(client, code(secret, clock), next=PROFILE)
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock), next=PROFILE)
     assert response.status_code == 303
     assert response.headers["location"] == PROFILE
 
 
-async def test_pending_signin_still_works_shortly_before_5_minutes(client, secret, clock):
+async def test_pending_signin_still_works_shortly_before_5_minutes(client, signed_out_with_2fa, clock):
     """Four and a half minutes after the password the code still completes sign-in."""
     await start_signin(client)
     clock.advance(4 * 60 + 30)
-    response = await submit_code(client, code(secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert client.cookies.get("mirox_session")
 
 
-async def test_wrong_code_says_so_and_counts_down(client, secret, clock):
+async def test_wrong_code_says_so_and_counts_down(client, signed_out_with_2fa, clock):
     """A wrong code answers 422 with the message and the attempts left."""
     await start_signin(client)
     for left in (4, 3, 2, 1):
-        response = await submit_code(client, wrong_code(secret, clock))
+        response = await submit_code(client, wrong_code(signed_out_with_2fa.secret, clock))
         assert response.status_code == 422
         assert shows(response.text, "code.invalid")
         assert shows(response.text, "code.attempts_left", left=left)
         assert not client.cookies.get("mirox_session")
 
 
-async def test_five_wrong_codes_send_the_user_back_to_the_password_step(client, secret, clock):
+async def test_five_wrong_codes_send_the_user_back_to_the_password_step(client, signed_out_with_2fa, clock):
     """After 5 wrong codes the pending sign-in is over; even the right code does not help then."""
     await start_signin(client)
     for _ in range(4):
-        assert (await submit_code(client, wrong_code(secret, clock))).status_code == 422
-    response = await submit_code(client, wrong_code(secret, clock))
+        assert (await submit_code(client, wrong_code(signed_out_with_2fa.secret, clock))).status_code == 422
+    response = await submit_code(client, wrong_code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?m=too_many_codes"
     assert shows((await client.get(response.headers["location"])).text, "signin.too_many_codes")
     assert not client.cookies.get("mirox_pending")
-    response = await submit_code(client, code(secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin")
     assert not client.cookies.get("mirox_session")
 
 
-async def test_malformed_code_asks_for_six_digits(client, secret):
+async def test_malformed_code_asks_for_six_digits(client, signed_out_with_2fa):
     """Letters or a short code are refused with the 6-digit hint."""
     await start_signin(client)
     response = await submit_code(client, "12a45")
@@ -109,26 +101,26 @@ async def test_malformed_code_asks_for_six_digits(client, secret):
 
 
 @pytest.mark.parametrize("offset", [-1, 0, 1])
-async def test_codes_of_previous_current_and_next_step_are_accepted(client, secret, clock, offset):
+async def test_codes_of_previous_current_and_next_step_are_accepted(client, signed_out_with_2fa, clock, offset):
     """A clock drift of one step either way is tolerated."""
     await start_signin(client)
-    response = await submit_code(client, code(secret, clock, offset))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock, offset))
     assert response.status_code == 303
     assert client.cookies.get("mirox_session")
 
 
 @pytest.mark.parametrize("offset", [-2, 2])
-async def test_codes_two_steps_away_are_rejected(client, secret, clock, offset):
+async def test_codes_two_steps_away_are_rejected(client, signed_out_with_2fa, clock, offset):
     """A code two steps old or two steps ahead is not valid."""
     clock.advance(300)
     await start_signin(client)
-    response = await submit_code(client, code(secret, clock, offset))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock, offset))
     assert response.status_code == 422
     assert shows(response.text, "code.invalid")
     assert not client.cookies.get("mirox_session")
 
 
-async def test_cancel_goes_back_to_the_password_step(client, secret, clock):
+async def test_cancel_goes_back_to_the_password_step(client, signed_out_with_2fa, clock):
     """Cancel ends the pending sign-in: its token no longer accepts a code."""
     await start_signin(client)
     pending = client.cookies.get("mirox_pending")
@@ -136,13 +128,13 @@ async def test_cancel_goes_back_to_the_password_step(client, secret, clock):
     assert response.status_code == 303
     assert response.headers["location"] == "/signin"
     client.cookies.set("mirox_pending", pending)
-    response = await submit_code(client, code(secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin")
     assert not client.cookies.get("mirox_session")
 
 
-async def test_wrong_password_never_reaches_the_code_step(client, secret):
+async def test_wrong_password_never_reaches_the_code_step(client, signed_out_with_2fa):
     """A wrong password gives 422 on the password form and no pending token."""
     response = await sign_in(client, password="wrong password!")
     assert response.status_code == 422
@@ -150,10 +142,10 @@ async def test_wrong_password_never_reaches_the_code_step(client, secret):
     assert not client.cookies.get("mirox_pending")
 
 
-async def test_success_with_htmx_uses_hx_redirect(client, secret, clock):
+async def test_success_with_htmx_uses_hx_redirect(client, signed_out_with_2fa, clock):
     """An htmx submit of the right code answers with HX-Redirect and sets the session cookie."""
     await start_signin(client)
-    response = await submit_code(client, code(secret, clock), htmx=True)
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock), htmx=True)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/"
     assert client.cookies.get("mirox_session")

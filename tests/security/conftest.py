@@ -6,9 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.services import Services
 from tests.conftest import FIGURES
-from tests.utils import Enrolled, FakeClock, browser, user_with_two_factor_signed_out
+from tests.utils import browser
 
 HERE = Path(__file__).resolve().parent
 NOT_ATTACKS = {"test_fuzz.py"}  # fuzzing reports its own figure
@@ -43,13 +42,7 @@ def pytest_terminal_summary(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-async def enrolled(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
-    """alice has 2FA on and is signed out; a minute has passed since she enabled it."""
-    return await user_with_two_factor_signed_out(client, svc, clock)
-
-
-@pytest.fixture
 async def racer(app: object) -> AsyncIterator[httpx.AsyncClient]:
     """A browser whose simultaneous requests each get their own request state, as under uvicorn."""
-    async with browser(app) as b:
+    async with browser(app, ip="10.0.0.20") as b:
         yield b

@@ -7,21 +7,14 @@ import httpx
 from sqlalchemy import func, select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import store
 from server.flows.throttling import SECOND_FACTOR_KEY
 from server.services import Services
 from server.settings import Settings
 from server.tables import sessions
 from tests.peek import throttle_failures
-from tests.utils import browser, isolated_state, signin_csrf, start_signin
+from tests.utils import alice_id, browser, isolated_state, signin_csrf, start_signin
 
 PARALLEL = 20
-
-
-async def alice_id(svc: Services, name: str = "alice") -> int:
-    user = await store.get_user_by_key(svc.db, name)
-    assert user is not None
-    return user.id
 
 
 async def session_count(svc: Services) -> int:
@@ -30,10 +23,6 @@ async def session_count(svc: Services) -> int:
     )
     assert row is not None
     return int(row[0])
-
-
-async def event_kinds(svc: Services) -> list[str]:
-    return [event.kind for event in await store.recent_events(svc.db, await alice_id(svc), limit=200)]
 
 
 async def second_factor_failures(svc: Services, name: str = "alice") -> int:
@@ -57,11 +46,6 @@ def wait_of(html_text: str) -> int:
     match = re.search(r"Wait (\d+) seconds", html_text)
     assert match, "no wait time on the page"
     return int(match.group(1))
-
-
-def another_backup_code(real: str) -> str:
-    """A well-formed backup code that differs from ``real``."""
-    return "ZZZZ-ZZZZ" if real != "ZZZZ-ZZZZ" else "YYYY-YYYY"
 
 
 def behind_proxy_layer(app: object, settings: Settings, ip: str, headers: dict[str, str]) -> httpx.AsyncClient:

@@ -2,12 +2,13 @@
 
 import pytest
 
-from tests.security.helpers import alice_id, second_factor_failures
+from tests.security.helpers import second_factor_failures
 from tests.utils import (
     PROFILE,
     Enrolled,
     FakeClock,
     add_user,
+    alice_id,
     code,
     enable_two_factor,
     shows,
@@ -41,7 +42,9 @@ async def signed_in_as(client) -> str:
 
 
 @pytest.mark.parametrize("where", ["form", "cookies"])
-async def test_extra_user_fields_at_the_code_step_are_ignored(client, other_client, svc, enrolled, clock, where):
+async def test_extra_user_fields_at_the_code_step_are_ignored(
+    client, other_client, svc, signed_out_with_2fa, clock, where
+):
     """``user``/``username``/``user_id`` sent with alice's code do not make the session bob's."""
     await add_user(svc, "bob")
     bob = await alice_id(svc, "bob")
@@ -51,53 +54,53 @@ async def test_extra_user_fields_at_the_code_step_are_ignored(client, other_clie
         for name, value in claims.items():
             client.cookies.set(name, value)
             client.cookies.set(f"mirox_{name}", value)
-        response = await submit_code(client, code(enrolled.secret, clock))
+        response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     else:
-        response = await submit_code(client, code(enrolled.secret, clock), **claims)
+        response = await submit_code(client, code(signed_out_with_2fa.secret, clock), **claims)
     assert response.status_code == 303
     assert await signed_in_as(client) == "alice"
     assert "bob" not in (await client.get(PROFILE)).text
 
 
-async def test_one_users_code_never_completes_anothers_signin(client, other_client, svc, enrolled, clock):
+async def test_one_users_code_never_completes_anothers_signin(client, other_client, svc, signed_out_with_2fa, clock):
     """bob's valid code is just a wrong code at alice's code step, and the other way round."""
     bob = await bob_with_two_factor(other_client, svc, clock)
-    distinct_step(enrolled, bob, clock)
+    distinct_step(signed_out_with_2fa, bob, clock)
     await start_signin(client)
     response = await submit_code(client, code(bob.secret, clock))
     assert response.status_code == 422
     assert shows(response.text, "code.invalid")
     assert not client.cookies.get("mirox_session")
     await start_signin(other_client, "bob")
-    response = await submit_code(other_client, code(enrolled.secret, clock))
+    response = await submit_code(other_client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 422
     assert not other_client.cookies.get("mirox_session")
     assert await second_factor_failures(svc) == 1
     assert await second_factor_failures(svc, "bob") == 1
-    assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock))).status_code == 303
     assert await signed_in_as(client) == "alice"
 
 
 async def test_pending_cookies_swapped_between_users_complete_only_their_own(
-    client, other_client, svc, enrolled, clock
+    client, other_client, svc, signed_out_with_2fa, clock
 ):
     """A pending cookie belongs to one account: alice's code with bob's pending cookie does not sign in."""
     bob = await bob_with_two_factor(other_client, svc, clock)
-    distinct_step(enrolled, bob, clock)
+    distinct_step(signed_out_with_2fa, bob, clock)
     await start_signin(other_client, "bob")
     await start_signin(client)
     client.cookies.clear()
     client.cookies.set("mirox_pending", other_client.cookies["mirox_pending"])
-    response = await submit_code(client, code(enrolled.secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 422
     assert not client.cookies.get("mirox_session")
     assert (await submit_code(other_client, code(bob.secret, clock))).status_code == 303
     assert await signed_in_as(other_client) == "bob"
 
 
-async def test_next_cannot_point_to_another_site(client, enrolled, clock):
+async def test_next_cannot_point_to_another_site(client, signed_out_with_2fa, clock):
     """A next URL of another host is replaced by the start page (no open redirect)."""
     await start_signin(client)
-    response = await submit_code(client, code(enrolled.secret, clock), next="//evil.example/x")
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock), next="//evil.example/x")
     assert response.status_code == 303
     assert response.headers["location"] == "/"

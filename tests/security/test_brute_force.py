@@ -7,8 +7,8 @@ from tests.utils import (
     PASSWORD,
     PROFILE,
     add_user,
+    browser,
     code,
-    new_browser,
     post,
     session_id_of,
     shows,
@@ -16,7 +16,6 @@ from tests.utils import (
     start_signin,
     submit_code,
     try_password,
-    user_with_two_factor,
     wrong_code,
 )
 
@@ -55,7 +54,7 @@ def spoofed(n: int) -> dict[str, str]:
 
 
 async def test_code_guessing_across_fresh_signins_and_spoofed_addresses_stays_under_the_hourly_bound(
-    app, svc, enrolled, clock, settings
+    app, svc, signed_out_with_2fa, clock, settings
 ):
     """At most N evaluated code guesses per hour (N = 24 with the defaults: 5 free, then 1, 2 … 256 s, then 300 s).
 
@@ -69,7 +68,7 @@ async def test_code_guessing_across_fresh_signins_and_spoofed_addresses_stays_un
     while clock() < start + HOUR:
         async with behind_proxy_layer(app, settings, UNTRUSTED, spoofed(evaluated + refused)) as attacker:
             await start_signin(attacker)
-            response = await submit_code(attacker, wrong_code(enrolled.secret, clock))
+            response = await submit_code(attacker, wrong_code(signed_out_with_2fa.secret, clock))
         if response.status_code == 429:
             assert shows(response.text, "code.throttled", seconds=wait_of(response.text))
             refused += 1
@@ -83,60 +82,59 @@ async def test_code_guessing_across_fresh_signins_and_spoofed_addresses_stays_un
     assert await second_factor_failures(svc) == evaluated
 
 
-async def test_failures_across_different_checks_share_one_throttle(client, other_client, svc, clock):
+async def test_failures_across_different_checks_share_one_throttle(client, other_client, clock, signed_in_with_2fa):
     """Five wrong codes spread over sign-in, Check 2FA, New Backup Codes and Disable: the next must wait."""
-    enrolled = await user_with_two_factor(client, svc, clock)
-    bad = wrong_code(enrolled.secret, clock)
+    bad = wrong_code(signed_in_with_2fa.secret, clock)
     await start_signin(other_client)
     assert (await submit_code(other_client, bad)).status_code == 422
     assert (await post(client, "/profile/2fa/check", {"code": bad})).status_code == 422
     assert (await post(client, "/profile/2fa/check", {"code": bad})).status_code == 422
     assert (await post(client, "/profile/2fa/backup-code", {"code": bad})).status_code == 422
     assert (await post(client, "/profile/2fa/disable", {"code": bad})).status_code == 422
-    response = await post(client, "/profile/2fa/check", {"code": code(enrolled.secret, clock)})
+    response = await post(client, "/profile/2fa/check", {"code": code(signed_in_with_2fa.secret, clock)})
     assert response.status_code == 429
     wait = wait_of(response.text)
     assert wait >= 1
     assert shows(response.text, "code.throttled", seconds=wait)
     clock.advance(wait)
-    response = await post(client, "/profile/2fa/check", {"code": code(enrolled.secret, clock)})
+    response = await post(client, "/profile/2fa/check", {"code": code(signed_in_with_2fa.secret, clock)})
     assert response.status_code == 303
     assert shows((await client.get(PROFILE)).text, "card.check_ok")
 
 
-async def test_throttle_also_blocks_the_signin_code_step(client, other_client, svc, clock):
+async def test_throttle_also_blocks_the_signin_code_step(client, other_client, clock, signed_in_with_2fa):
     """After five wrong codes on the card, even the right code at sign-in has to wait."""
-    enrolled = await user_with_two_factor(client, svc, clock)
     for _ in range(5):
-        await post(client, "/profile/2fa/check", {"code": wrong_code(enrolled.secret, clock)})
+        await post(client, "/profile/2fa/check", {"code": wrong_code(signed_in_with_2fa.secret, clock)})
     await start_signin(other_client)
-    response = await submit_code(other_client, code(enrolled.secret, clock))
+    response = await submit_code(other_client, code(signed_in_with_2fa.secret, clock))
     assert response.status_code == 429
     assert shows(response.text, "code.throttled", seconds=wait_of(response.text))
     assert not other_client.cookies.get("mirox_session")
 
 
-async def test_success_resets_the_throttle(client, svc, clock):
+async def test_success_resets_the_throttle(client, clock, signed_in_with_2fa):
     """After a successful code the count starts again: five more wrong codes are all just wrong."""
-    enrolled = await user_with_two_factor(client, svc, clock)
     for _ in range(4):
-        await post(client, "/profile/2fa/check", {"code": wrong_code(enrolled.secret, clock)})
-    assert (await post(client, "/profile/2fa/check", {"code": code(enrolled.secret, clock)})).status_code == 303
+        await post(client, "/profile/2fa/check", {"code": wrong_code(signed_in_with_2fa.secret, clock)})
+    assert (
+        await post(client, "/profile/2fa/check", {"code": code(signed_in_with_2fa.secret, clock)})
+    ).status_code == 303
     for _ in range(5):
-        response = await post(client, "/profile/2fa/check", {"code": wrong_code(enrolled.secret, clock)})
+        response = await post(client, "/profile/2fa/check", {"code": wrong_code(signed_in_with_2fa.secret, clock)})
         assert response.status_code == 422
-    response = await post(client, "/profile/2fa/check", {"code": wrong_code(enrolled.secret, clock)})
+    response = await post(client, "/profile/2fa/check", {"code": wrong_code(signed_in_with_2fa.secret, clock)})
     assert response.status_code == 429
 
 
-async def test_old_pending_token_is_dead_after_five_wrong_codes(client, other_client, enrolled, clock):
+async def test_old_pending_token_is_dead_after_five_wrong_codes(client, other_client, signed_out_with_2fa, clock):
     """A copy of the pending cookie kept by an attacker stops working after the fifth wrong code."""
     await start_signin(client)
     stolen = client.cookies.get("mirox_pending")
     for _ in range(5):
-        await submit_code(client, wrong_code(enrolled.secret, clock))
+        await submit_code(client, wrong_code(signed_out_with_2fa.secret, clock))
     other_client.cookies.set("mirox_pending", stolen)
-    response = await submit_code(other_client, code(enrolled.secret, clock))
+    response = await submit_code(other_client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin")
     assert not other_client.cookies.get("mirox_session")
@@ -174,7 +172,7 @@ async def test_signing_in_to_ones_own_account_buys_no_extra_guesses(app, client,
     await add_user(svc, "mallory")
     free = settings.password_free_attempts * 4
     guesses = 0
-    async with new_browser(app) as own:  # same address as ``client``
+    async with browser(app) as own:  # same address as ``client``
         while guesses < 3 * free:
             response = await try_password(client, f"user{guesses}")
             if response.status_code == 429:
@@ -191,7 +189,7 @@ async def test_failed_password_prompts_buy_no_extra_guesses(app, client, svc, se
     """Failing the password prompt of one's own session, then signing in, does not wipe the address's failures."""
     await add_user(svc, "mallory")
     free = settings.password_free_attempts * 4
-    async with new_browser(app) as own:  # same address as ``client``
+    async with browser(app) as own:  # same address as ``client``
         assert (await sign_in(own, "mallory")).status_code == 303
         for n in range(free - 5):
             assert (await try_password(client, f"user{n}")).status_code == 422

@@ -9,7 +9,7 @@ from asgi_lifespan import LifespanManager
 
 from server.app import create_app
 from server.settings import Settings
-from tests.security.helpers import PARALLEL, event_kinds, half_signed_in_browsers, second_factor_failures
+from tests.security.helpers import PARALLEL, half_signed_in_browsers, second_factor_failures
 from tests.utils import (
     PROFILE,
     TWO_FACTOR,
@@ -17,6 +17,7 @@ from tests.utils import (
     browser,
     code,
     csrf,
+    event_kinds,
     shows,
     signin_csrf,
     start_signin,
@@ -38,7 +39,7 @@ async def relaxed_app(settings: Settings, clock: FakeClock) -> AsyncIterator[Lif
 
 async def test_fifty_concurrent_wrong_codes_raise_the_counter_by_exactly_fifty(settings, svc, clock):
     """No lost update: 50 parallel wrong codes (all let through by a relaxed limit) count 50 failures."""
-    async with relaxed_app(settings, clock) as manager, browser(manager) as racer:
+    async with relaxed_app(settings, clock) as manager, browser(manager, ip="10.0.0.20") as racer:
         enrolled = await user_with_two_factor(racer, svc, clock)
         token = await csrf(racer, PROFILE)
         bad = wrong_code(enrolled.secret, clock)
@@ -52,10 +53,10 @@ async def test_fifty_concurrent_wrong_codes_raise_the_counter_by_exactly_fifty(s
 
 
 async def test_fifty_concurrent_wrong_codes_at_signin_are_evaluated_only_within_the_limit(
-    app, svc, enrolled, clock, settings
+    app, svc, signed_out_with_2fa, clock, settings
 ):
     """50 browsers past the password step guess at once: at most the free attempts are evaluated, the rest throttled."""
-    bad = wrong_code(enrolled.secret, clock)
+    bad = wrong_code(signed_out_with_2fa.secret, clock)
     async with AsyncExitStack() as stack:
         browsers = await half_signed_in_browsers(stack, app, BURST)
         responses = await asyncio.gather(
@@ -70,21 +71,21 @@ async def test_fifty_concurrent_wrong_codes_at_signin_are_evaluated_only_within_
     assert (await event_kinds(svc)).count("signin.failed_code") == len(evaluated)
 
 
-async def test_parallel_wrong_codes_on_one_pending_signin_are_capped_at_five(settings, svc, enrolled, clock):
+async def test_parallel_wrong_codes_on_one_pending_signin_are_capped_at_five(settings, svc, signed_out_with_2fa, clock):
     """Twenty wrong codes at once through one pending sign-in: only five are ever checked."""
     # The shared throttle is relaxed here so that the per-sign-in limit alone has to hold.
-    async with relaxed_app(settings, clock) as manager, browser(manager) as b:
+    async with relaxed_app(settings, clock) as manager, browser(manager, ip="10.0.0.20") as b:
         await start_signin(b)
         pending = b.cookies.get("mirox_pending")
         token = await signin_csrf(b)
-        bad = wrong_code(enrolled.secret, clock)
+        bad = wrong_code(signed_out_with_2fa.secret, clock)
         responses = await asyncio.gather(
             *(b.post(TWO_FACTOR, data={"csrf_token": token, "code": bad}) for _ in range(PARALLEL))
         )
         assert all(r.status_code in (303, 422) for r in responses), [r.status_code for r in responses]
         assert (await event_kinds(svc)).count("signin.failed_code") == 5
         b.cookies.set("mirox_pending", pending)
-        response = await submit_code(b, code(enrolled.secret, clock))
+        response = await submit_code(b, code(signed_out_with_2fa.secret, clock))
         assert response.status_code == 303
         assert response.headers["location"].startswith("/signin")
         assert not b.cookies.get("mirox_session")
@@ -92,7 +93,7 @@ async def test_parallel_wrong_codes_on_one_pending_signin_are_capped_at_five(set
 
 async def test_parallel_wrong_guesses_cannot_slip_past_the_limit(app, svc, clock):
     """Twenty wrong codes at once: only the five free attempts are even checked."""
-    async with browser(app) as client:
+    async with browser(app, ip="10.0.0.20") as client:
         await wrong_guesses_race(client, svc, clock)
 
 

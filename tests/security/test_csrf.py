@@ -9,18 +9,16 @@ from tests.utils import (
     PASSWORD,
     PROFILE,
     add_user,
+    browser,
     code,
     csrf,
     db_snapshot,
     enrollment_path,
-    new_browser,
-    page_csrf,
     post,
     session_id_of,
     shows,
     sign_in,
     user_row,
-    user_with_two_factor,
 )
 
 POST_ROUTES = [r for r in routes() if isinstance(r, Route) and r.methods and "POST" in r.methods]
@@ -80,7 +78,7 @@ async def test_post_without_token_is_refused_when_signed_out(app, svc):
     """Signed-out browsers (login CSRF, setup, two-factor steps) are refused just the same."""
     await add_user(svc)
     before = await db_snapshot(svc)
-    async with new_browser(app) as anonymous:
+    async with browser(app) as anonymous:
         await anonymous.get("/signin")
         for route in POST_ROUTES:
             await assert_refused(await anonymous.post(path_of(route, {}), data=FORM), route)
@@ -103,7 +101,7 @@ ATTACKS = {
 async def test_forged_requests_are_refused_on_every_route(client, other_client, svc, victim, attack):
     """Wrong tokens, and valid tokens sent from another site, get 403 on every POST route."""
     fields, headers = ATTACKS[attack]
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     data = {**FORM, **(fields if fields is not None else {"csrf_token": token})}
     before = await db_snapshot(svc)
     for route in POST_ROUTES:
@@ -114,8 +112,8 @@ async def test_forged_requests_are_refused_on_every_route(client, other_client, 
 
 async def test_token_of_another_session_is_refused(client, other_client, svc, victim):
     """A token is bound to its session: another browser's valid token does not work here."""
-    theirs = await page_csrf(other_client, "/profile")
-    assert theirs != await page_csrf(client, "/profile")
+    theirs = await csrf(other_client, "/profile")
+    assert theirs != await csrf(client, "/profile")
     before = await db_snapshot(svc)
     for route in POST_ROUTES:
         response = await client.post(path_of(route, victim), data={**FORM, "csrf_token": theirs})
@@ -126,7 +124,7 @@ async def test_token_of_another_session_is_refused(client, other_client, svc, vi
 async def test_token_from_before_sign_in_stops_working(client, svc):
     """The token of the signed-out page is not accepted once the browser has a session."""
     await add_user(svc)
-    before_sign_in = await page_csrf(client, "/signin")
+    before_sign_in = await csrf(client, "/signin")
     await client.post("/signin", data={"csrf_token": before_sign_in, "username": "alice", "password": PASSWORD})
     response = await client.post("/signout", data={"csrf_token": before_sign_in})
     assert response.status_code == 403
@@ -135,7 +133,7 @@ async def test_token_from_before_sign_in_stops_working(client, svc):
 
 async def test_header_token_is_accepted_like_the_form_field(client, other_client, svc, victim):
     """htmx sends the token as X-CSRF-Token; that alone is enough."""
-    token = await page_csrf(client, "/profile")
+    token = await csrf(client, "/profile")
     response = await client.post(
         f"/sessions/{victim['session_id']}/signout", headers={"X-CSRF-Token": token, "HX-Request": "true"}
     )
@@ -157,7 +155,7 @@ async def test_header_token_is_accepted_like_the_form_field(client, other_client
 async def test_same_origin_requests_with_token_are_accepted(client, svc, headers):
     """What a real browser sends for the app's own forms goes through."""
     await add_user(svc)
-    token = await page_csrf(client, "/signin")
+    token = await csrf(client, "/signin")
     response = await client.post(
         "/signin", data={"csrf_token": token, "username": "alice", "password": PASSWORD}, headers=headers
     )
@@ -177,22 +175,20 @@ async def test_get_on_every_post_only_route_is_405_and_changes_nothing(client, s
     assert await db_snapshot(svc) == before
 
 
-async def test_disable_without_csrf_token_is_refused(client, svc, clock):
+async def test_disable_without_csrf_token_is_refused(client, svc, clock, signed_in_with_2fa):
     """A forged form without the CSRF token cannot turn 2FA off, even with a valid code."""
-    enrolled = await user_with_two_factor(client, svc, clock)
-    response = await client.post("/profile/2fa/disable", data={"code": code(enrolled.secret, clock)})
+    response = await client.post("/profile/2fa/disable", data={"code": code(signed_in_with_2fa.secret, clock)})
     assert response.status_code == 403
     assert shows(response.text, "error.csrf")
     assert (await user_row(svc))["totp_secret_sealed"] is not None
 
 
-async def test_disable_from_another_origin_is_refused(client, svc, clock):
+async def test_disable_from_another_origin_is_refused(client, svc, clock, signed_in_with_2fa):
     """A cross-site request is refused even with a valid token and code."""
-    enrolled = await user_with_two_factor(client, svc, clock)
     token = await csrf(client, PROFILE)
     response = await client.post(
         "/profile/2fa/disable",
-        data={"csrf_token": token, "code": code(enrolled.secret, clock)},
+        data={"csrf_token": token, "code": code(signed_in_with_2fa.secret, clock)},
         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403

@@ -60,7 +60,6 @@ from tests.utils import (
     browser,
     csrf,
     db_snapshot,
-    page_csrf,
     post,
     sign_in,
     signin_csrf,
@@ -322,7 +321,7 @@ class World:
     async def remember(self) -> None:
         """Keep the fuzzing browser's cookies and valid CSRF token, to restore them after each request."""
         if self.signed_in:
-            self.token = await page_csrf(self.client, "/profile")
+            self.token = await csrf(self.client, "/profile")
         elif self.state == "half_signed_in":
             self.token = await signin_csrf(self.client)
         else:
@@ -397,7 +396,7 @@ async def build(state: str, svc: Services, clock: FakeClock, app: Any, announcem
     await add_user(svc, "carol")
     assert (await sign_in(world.victim, "carol")).status_code == 303
     assert (await post(world.victim, "/profile/2fa/enable")).status_code == 200
-    world.victim_token = await page_csrf(world.victim, "/profile")
+    world.victim_token = await csrf(world.victim, "/profile")
     if state == "signed_out":
         await add_user(svc)
     elif state == "half_signed_in":

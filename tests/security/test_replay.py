@@ -5,7 +5,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from tests.security.helpers import PARALLEL, event_kinds, half_signed_in_browsers, session_count
+from tests.security.helpers import PARALLEL, half_signed_in_browsers, session_count
 from tests.utils import (
     PROFILE,
     TWO_FACTOR,
@@ -13,6 +13,7 @@ from tests.utils import (
     code,
     csrf,
     enable_two_factor,
+    event_kinds,
     post,
     shows,
     sign_in,
@@ -24,9 +25,9 @@ from tests.utils import (
 )
 
 
-async def test_same_code_cannot_sign_in_twice_in_one_browser(client, enrolled, clock):
+async def test_same_code_cannot_sign_in_twice_in_one_browser(client, signed_out_with_2fa, clock):
     """Signing out and back in within the same 30 seconds needs a new code: the used one is spent."""
-    value = code(enrolled.secret, clock)
+    value = code(signed_out_with_2fa.secret, clock)
     await start_signin(client)
     assert (await submit_code(client, value)).status_code == 303
     await sign_out(client)
@@ -37,12 +38,14 @@ async def test_same_code_cannot_sign_in_twice_in_one_browser(client, enrolled, c
     assert not client.cookies.get("mirox_session")
 
 
-async def test_previous_step_is_rejected_at_signin_after_a_later_one_was_used(client, other_client, enrolled, clock):
+async def test_previous_step_is_rejected_at_signin_after_a_later_one_was_used(
+    client, other_client, signed_out_with_2fa, clock
+):
     """Once the next step's code signed someone in, the current step's code no longer signs anyone in."""
     await start_signin(other_client)
-    assert (await submit_code(other_client, code(enrolled.secret, clock, 1))).status_code == 303
+    assert (await submit_code(other_client, code(signed_out_with_2fa.secret, clock, 1))).status_code == 303
     await start_signin(client)
-    response = await submit_code(client, code(enrolled.secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 422
     assert shows(response.text, "code.reused")
     assert not client.cookies.get("mirox_session")
@@ -61,9 +64,9 @@ async def test_code_used_to_enable_cannot_sign_in(client, svc, clock):
     assert not client.cookies.get("mirox_session")
 
 
-async def test_code_used_at_signin_is_rejected_at_a_second_signin(client, other_client, enrolled, clock):
+async def test_code_used_at_signin_is_rejected_at_a_second_signin(client, other_client, signed_out_with_2fa, clock):
     """A code someone watched being typed cannot be used again in another browser."""
-    value = code(enrolled.secret, clock)
+    value = code(signed_out_with_2fa.secret, clock)
     await start_signin(client)
     await start_signin(other_client)
     assert (await submit_code(client, value)).status_code == 303
@@ -74,9 +77,9 @@ async def test_code_used_at_signin_is_rejected_at_a_second_signin(client, other_
 
 
 @pytest.mark.parametrize("path", ["/profile/2fa/disable", "/profile/2fa/backup-code"])
-async def test_code_used_at_signin_is_rejected_at_card_actions(client, svc, enrolled, clock, path):
+async def test_code_used_at_signin_is_rejected_at_card_actions(client, svc, signed_out_with_2fa, clock, path):
     """The step spent at sign-in cannot turn 2FA off or issue a new backup code."""
-    value = code(enrolled.secret, clock)
+    value = code(signed_out_with_2fa.secret, clock)
     await start_signin(client)
     assert (await submit_code(client, value)).status_code == 303
     before = await user_row(svc)
@@ -88,19 +91,19 @@ async def test_code_used_at_signin_is_rejected_at_card_actions(client, svc, enro
     assert after["backup_code_hash"] == before["backup_code_hash"]
 
 
-async def test_older_step_is_rejected_after_a_newer_one_was_used(client, svc, enrolled, clock):
+async def test_older_step_is_rejected_after_a_newer_one_was_used(client, svc, signed_out_with_2fa, clock):
     """After the next step's code was used, the current step's code is not accepted either."""
     await start_signin(client)
-    assert (await submit_code(client, code(enrolled.secret, clock, 1))).status_code == 303
-    response = await post(client, "/profile/2fa/disable", {"code": code(enrolled.secret, clock)})
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock, 1))).status_code == 303
+    response = await post(client, "/profile/2fa/disable", {"code": code(signed_out_with_2fa.secret, clock)})
     assert response.status_code == 422
     assert shows(response.text, "code.reused")
     assert (await user_row(svc))["totp_secret_sealed"] is not None
 
 
-async def test_same_code_submitted_twenty_times_at_once_signs_in_once(app, svc, enrolled, clock):
+async def test_same_code_submitted_twenty_times_at_once_signs_in_once(app, svc, signed_out_with_2fa, clock):
     """Twenty browsers racing with one code: exactly one gets a session."""
-    value = code(enrolled.secret, clock)
+    value = code(signed_out_with_2fa.secret, clock)
     async with AsyncExitStack() as stack:
         browsers = await half_signed_in_browsers(stack, app, PARALLEL)
         responses = await asyncio.gather(

@@ -39,10 +39,10 @@ HX_HEADERS = {
 
 
 @pytest.mark.parametrize("sent", ["wrong code", "no code"])
-async def test_client_passed_flags_do_not_complete_the_code_step(client, enrolled, clock, sent):
+async def test_client_passed_flags_do_not_complete_the_code_step(client, signed_out_with_2fa, clock, sent):
     """``passed=1``, ``verified=true`` and the like next to a wrong or missing code change nothing."""
     await start_signin(client)
-    value = wrong_code(enrolled.secret, clock) if sent == "wrong code" else ""
+    value = wrong_code(signed_out_with_2fa.secret, clock) if sent == "wrong code" else ""
     response = await submit_code(client, value, **FLAGS)
     assert response.status_code == 422
     assert not client.cookies.get("mirox_session")
@@ -51,12 +51,14 @@ async def test_client_passed_flags_do_not_complete_the_code_step(client, enrolle
     assert page.headers["location"] == TWO_FACTOR
 
 
-async def test_htmx_headers_do_not_complete_the_code_step(client, enrolled, clock):
+async def test_htmx_headers_do_not_complete_the_code_step(client, signed_out_with_2fa, clock):
     """Request headers that look like htmx redirect instructions are not obeyed by the server."""
     await start_signin(client)
     token = await signin_csrf(client)
     response = await client.post(
-        TWO_FACTOR, data={"csrf_token": token, "code": wrong_code(enrolled.secret, clock)}, headers=HX_HEADERS
+        TWO_FACTOR,
+        data={"csrf_token": token, "code": wrong_code(signed_out_with_2fa.secret, clock)},
+        headers=HX_HEADERS,
     )
     assert response.status_code == 422
     assert "HX-Redirect" not in response.headers
@@ -84,13 +86,13 @@ async def forged_values(svc, client, enrolled, clock) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("cookie", ["mirox_session", "mirox_pending"])
-async def test_forged_cookie_values_never_sign_in(app, client, svc, enrolled, clock, cookie):
+async def test_forged_cookie_values_never_sign_in(app, client, svc, signed_out_with_2fa, clock, cookie):
     """No made-up, hashed or spent value of ``mirox_session``/``mirox_pending`` gets past the code step."""
-    values = await forged_values(svc, client, enrolled, clock)
+    values = await forged_values(svc, client, signed_out_with_2fa, clock)
     for name, value in values.items():
         async with browser_with_cookie(app, value, cookie) as attacker:
             assert not await signed_in(attacker), name
-            response = await submit_code(attacker, code(enrolled.secret, clock, 1))
+            response = await submit_code(attacker, code(signed_out_with_2fa.secret, clock, 1))
             assert response.status_code == 303, name
             assert response.headers["location"].startswith("/signin"), name
             assert not await signed_in(attacker), name

@@ -24,8 +24,6 @@ from tests.utils import (
     submit_code,
     text_of,
     user_row,
-    user_with_two_factor,
-    user_with_two_factor_signed_out,
     wrong_code,
 )
 
@@ -81,12 +79,11 @@ async def test_secret_and_backup_code_are_not_stored_in_clear_after_enable(clien
     assert PASSWORD not in " ".join(await text_values(svc))
 
 
-async def test_new_backup_code_is_not_stored_in_clear(client, svc, clock):
+async def test_new_backup_code_is_not_stored_in_clear(client, svc, clock, signed_in_with_2fa):
     """A code from New Backup Codes is stored only as a hash."""
-    enrolled = await user_with_two_factor(client, svc, clock)
-    response = await post(client, "/profile/2fa/backup-code", {"code": code(enrolled.secret, clock)})
+    response = await post(client, "/profile/2fa/backup-code", {"code": code(signed_in_with_2fa.secret, clock)})
     new_code = text_of(response.text, "backup-code")
-    assert_nowhere(await text_values(svc), enrolled.secret, new_code)
+    assert_nowhere(await text_values(svc), signed_in_with_2fa.secret, new_code)
 
 
 async def test_sqlite_file_holds_no_secret(client, svc, clock, settings, no_pg):
@@ -125,15 +122,14 @@ async def test_responses_showing_a_secret_or_code_are_not_stored(client, svc, cl
         assert response.headers["Cache-Control"] == "no-store", response.request.url
 
 
-async def test_no_secret_or_code_in_logs(client, svc, clock, caplog, capfd):
+async def test_no_secret_or_code_in_logs(client, clock, caplog, capfd, signed_out_with_2fa):
     """Across enable, sign-in with a code, New Backup Codes and backup sign-in, logs hold no secret."""
     for name in [*logging.root.manager.loggerDict, None]:
         caplog.set_level(logging.DEBUG, logger=name)
-    enrolled = await user_with_two_factor_signed_out(client, svc, clock)
     await start_signin(client)
-    assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock))).status_code == 303
     clock.advance(30)
-    response = await post(client, "/profile/2fa/backup-code", {"code": code(enrolled.secret, clock)})
+    response = await post(client, "/profile/2fa/backup-code", {"code": code(signed_out_with_2fa.secret, clock)})
     new_code = text_of(response.text, "backup-code")
     await sign_out(client)
     await start_signin(client)
@@ -141,7 +137,10 @@ async def test_no_secret_or_code_in_logs(client, svc, clock, caplog, capfd):
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     printed = "".join(capfd.readouterr())
     for text in (logged, printed):
-        for needle in [*needles(enrolled.secret, enrolled.backup_code), *needles(enrolled.secret, new_code)]:
+        for needle in [
+            *needles(signed_out_with_2fa.secret, signed_out_with_2fa.backup_code),
+            *needles(signed_out_with_2fa.secret, new_code),
+        ]:
             assert needle not in text
         assert PASSWORD not in text
 

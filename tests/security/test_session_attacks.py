@@ -22,7 +22,6 @@ from tests.utils import (
     start_signin,
     submit_backup_code,
     submit_code,
-    user_with_two_factor,
 )
 
 PLANTED = "attacker-chosen-value-0123456789abcdefghijkl"
@@ -48,7 +47,9 @@ def asks_for_password(response, then: str) -> bool:
 
 
 @pytest.mark.parametrize("second_factor", ["app code", "backup code"])
-async def test_planted_session_cookie_is_replaced_at_each_two_factor_step(app, client, enrolled, clock, second_factor):
+async def test_planted_session_cookie_is_replaced_at_each_two_factor_step(
+    app, client, signed_out_with_2fa, clock, second_factor
+):
     """A cookie planted before sign-in is dropped at the password step, and the code step issues a new one."""
     client.cookies.set("mirox_session", PLANTED, domain="testserver.local")  # planted for this very host
     password_step = await sign_in(client)
@@ -57,9 +58,9 @@ async def test_planted_session_cookie_is_replaced_at_each_two_factor_step(app, c
     pending = client.cookies.get("mirox_pending")
     assert pending and pending != PLANTED
     if second_factor == "app code":
-        response = await submit_code(client, code(enrolled.secret, clock))
+        response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     else:
-        response = await submit_backup_code(client, enrolled.backup_code)
+        response = await submit_backup_code(client, signed_out_with_2fa.backup_code)
     assert response.status_code == 303
     issued = cookie_attributes(response, "mirox_session")["value"]
     assert issued not in (PLANTED, pending, "")
@@ -126,11 +127,11 @@ async def test_remote_sign_out_from_the_session_list(client, other_client, svc):
     assert await signed_in(client)
 
 
-async def test_pending_signin_expires_after_5_minutes(client, enrolled, clock):
+async def test_pending_signin_expires_after_5_minutes(client, signed_out_with_2fa, clock):
     """Five minutes after the password the code no longer helps: back to the password step."""
     await start_signin(client)
     clock.advance(5 * 60 + 1)
-    response = await submit_code(client, code(enrolled.secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin?")
     assert not client.cookies.get("mirox_session")
@@ -139,20 +140,20 @@ async def test_pending_signin_expires_after_5_minutes(client, enrolled, clock):
     assert (await client.get(PROFILE)).headers["location"].startswith("/signin")
 
 
-async def test_reauthentication_is_per_session(client, other_client, svc, clock):
+async def test_reauthentication_is_per_session(client, other_client, clock, signed_in_with_2fa):
     """Confirming the password in one browser does not unlock another browser's session."""
-    enrolled = await user_with_two_factor(client, svc, clock)
     await start_signin(other_client)
-    assert (await submit_code(other_client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(other_client, code(signed_in_with_2fa.secret, clock))).status_code == 303
     clock.advance(11 * 60)
     assert (await post(client, "/profile/reauth", {"password": PASSWORD, "then": "disable_2fa"})).status_code == 200
     response = await other_client.get("/profile/2fa/disable")
     assert asks_for_password(response, "disable_2fa")
 
 
-async def test_new_password_ends_sessions_and_half_finished_signins(client, other_client, svc, clock):
+async def test_new_password_ends_sessions_and_half_finished_signins(
+    client, other_client, svc, clock, signed_in_with_2fa
+):
     """Setting a new password (the remedy for a stolen one) ends every session and pending sign-in."""
-    enrolled = await user_with_two_factor(client, svc, clock)
     await start_signin(other_client)  # the thief, with the old password
     user = await store.get_user_by_key(svc.db, "alice")
     assert user is not None
@@ -160,7 +161,7 @@ async def test_new_password_ends_sessions_and_half_finished_signins(client, othe
     ended = await client.get("/profile")
     assert ended.status_code == 303
     assert ended.headers["location"].startswith("/signin")
-    response = await submit_code(other_client, code(enrolled.secret, clock))
+    response = await submit_code(other_client, code(signed_in_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?m=expired"
     assert session_cookie(other_client) is None

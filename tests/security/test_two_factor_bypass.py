@@ -4,19 +4,20 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.convertors import IntegerConvertor
 from starlette.routing import Route
 
 from server import store
 from server.routes import routes
-from tests.security.helpers import alice_id
 from tests.utils import (
     PASSWORD,
     PROFILE,
     TWO_FACTOR,
     add_user,
+    alice_id,
+    browser,
     code,
     db_snapshot,
-    new_browser,
     sign_in,
     signin_csrf,
     start_signin,
@@ -49,7 +50,7 @@ def user_routes() -> list[Route]:
 
 def fill(route: Route, session_id: int) -> str:
     params = {
-        name: session_id if type(convertor).__name__ == "IntegerConvertor" else "AAAAAAAAAAAAAAAA"
+        name: session_id if isinstance(convertor, IntegerConvertor) else "AAAAAAAAAAAAAAAA"
         for name, convertor in route.param_convertors.items()
     }
     if "step" in params:
@@ -86,32 +87,32 @@ def redirect_target(response: httpx.Response, htmx: bool) -> str:
 
 
 @pytest.mark.parametrize("htmx", HTMX, ids=HTMX_IDS)
-async def test_half_signed_in_user_reaches_no_user_route(client, other_client, svc, enrolled, clock, htmx):
+async def test_half_signed_in_user_reaches_no_user_route(client, other_client, svc, signed_out_with_2fa, clock, htmx):
     """Every user route, GET and POST, sends a half-signed-in browser to the two-factor screen."""
     await start_signin(other_client)
-    assert (await submit_code(other_client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(other_client, code(signed_out_with_2fa.secret, clock))).status_code == 303
     other_session = next(iter(await store.list_sessions(svc.db, await alice_id(svc), clock(), 3600)))
     await start_signin(client)
     token = await signin_csrf(client)
     before = await db_snapshot(svc)
-    data = {"csrf_token": token, "code": code(enrolled.secret, clock), "password": PASSWORD}
+    data = {"csrf_token": token, "code": code(signed_out_with_2fa.secret, clock), "password": PASSWORD}
     for where, response in await crawl(client, other_session.id, data, htmx):
         assert redirect_target(response, htmx) == TWO_FACTOR, where
         assert not client.cookies.get("mirox_session"), where
     assert await db_snapshot(svc) == before
     assert (await other_client.get(PROFILE)).status_code == 200
-    assert (await submit_code(client, code(enrolled.secret, clock, 1))).status_code == 303
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock, 1))).status_code == 303
 
 
 @pytest.mark.parametrize("htmx", HTMX, ids=HTMX_IDS)
-async def test_signed_out_browser_reaches_no_user_route(app, client, svc, enrolled, clock, htmx):
+async def test_signed_out_browser_reaches_no_user_route(app, client, svc, signed_out_with_2fa, clock, htmx):
     """Without any sign-in step every user route, GET and POST, sends the browser to the password step."""
     await start_signin(client)
-    assert (await submit_code(client, code(enrolled.secret, clock))).status_code == 303
+    assert (await submit_code(client, code(signed_out_with_2fa.secret, clock))).status_code == 303
     mine = next(iter(await store.list_sessions(svc.db, await alice_id(svc), clock(), 3600)))
     before = await db_snapshot(svc)
-    async with new_browser(app, ip="192.0.2.7") as stranger:
-        data = {"csrf_token": await signin_csrf(stranger), "code": code(enrolled.secret, clock)}
+    async with browser(app, ip="192.0.2.7") as stranger:
+        data = {"csrf_token": await signin_csrf(stranger), "code": code(signed_out_with_2fa.secret, clock)}
         for where, response in await crawl(stranger, mine.id, data, htmx):
             assert redirect_target(response, htmx) == "/signin", where
             assert not stranger.cookies.get("mirox_session"), where
@@ -119,7 +120,7 @@ async def test_signed_out_browser_reaches_no_user_route(app, client, svc, enroll
     assert (await client.get(PROFILE)).status_code == 200
 
 
-async def test_pending_cookie_of_one_user_is_no_session_for_another(client, svc, enrolled):
+async def test_pending_cookie_of_one_user_is_no_session_for_another(client, svc, signed_out_with_2fa):
     """A pending token is not a session: pages still ask for the code, not for bob's data."""
     await add_user(svc, "bob")
     await start_signin(client)
@@ -128,7 +129,7 @@ async def test_pending_cookie_of_one_user_is_no_session_for_another(client, svc,
     assert page.headers["location"] == TWO_FACTOR
 
 
-async def test_password_alone_gives_no_session_cookie(client, enrolled):
+async def test_password_alone_gives_no_session_cookie(client, signed_out_with_2fa):
     """After the password, the browser holds only a pending token, never a session cookie."""
     response = await sign_in(client)
     assert response.status_code == 303
@@ -141,9 +142,9 @@ async def test_password_alone_gives_no_session_cookie(client, enrolled):
     assert "Max-Age=300" in pending
 
 
-async def test_code_without_password_step_is_refused(client, enrolled, clock):
+async def test_code_without_password_step_is_refused(client, signed_out_with_2fa, clock):
     """Posting a code without a pending sign-in leads back to the password step."""
-    response = await submit_code(client, code(enrolled.secret, clock))
+    response = await submit_code(client, code(signed_out_with_2fa.secret, clock))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin?")
     assert not client.cookies.get("mirox_session")

@@ -7,13 +7,14 @@ from sqlalchemy import select
 from server.auth import totp
 from server.tables import metadata
 from tests.peek import code_at
-from tests.security.helpers import PARALLEL, event_kinds
+from tests.security.helpers import PARALLEL
 from tests.utils import (
     PROFILE,
     add_user,
     code,
     csrf,
     enrollment_path,
+    event_kinds,
     foreign_code,
     open_enable_dialog,
     post,

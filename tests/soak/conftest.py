@@ -88,8 +88,6 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     schema = new_schema(pg_url) if pg_url else ""
     data_dir = tmp_path / "data"
     env = app_env(schema, new_key_text(), MIROX_DATA_DIR=str(data_dir))
-    if not schema:
-        env.pop("MIROX_DATABASE_SCHEMA")
     url = with_pool(pg_url, 1, 10) if pg_url else f"sqlite:///{tmp_path / 'soak.sqlite3'}"
     found = Deployment(database_url=url, env=env, log_dir=tmp_path)
     try:

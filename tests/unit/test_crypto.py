@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from server.auth.crypto import Keyring, SealError, load_or_create_key_file, new_key_text, parse_keys
+from server.auth.crypto import (
+    KEY_BYTES,
+    SEALED_PREFIX_LENGTH,
+    Keyring,
+    SealError,
+    key_id_of,
+    load_or_create_key_file,
+    new_key_text,
+    parse_keys,
+)
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))
@@ -191,3 +200,13 @@ def test_key_file_with_garbage_is_refused(tmp_path: Path) -> None:
     path.chmod(0o600)
     with pytest.raises(ValueError, match=r"not URL-safe base64|decodes to"):
         load_or_create_key_file(path)
+
+
+def test_key_id_is_read_from_a_sealed_value_or_its_prefix_without_any_key():
+    """The start-up check names the key of stored secrets from their first characters alone."""
+    keyring = Keyring([os.urandom(KEY_BYTES)])
+    sealed = keyring.seal("secret", "ctx")
+    assert key_id_of(sealed) == keyring.current_key_id
+    assert key_id_of(sealed[:SEALED_PREFIX_LENGTH]) == keyring.current_key_id
+    assert keyring.has_key(keyring.current_key_id) and not keyring.has_key("00000000")
+    assert key_id_of("not sealed") is None

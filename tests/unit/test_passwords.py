@@ -8,7 +8,7 @@ import anyio
 import argon2
 import pytest
 
-from server.auth.passwords import LOW_PRIORITY, PasswordHasher
+from server.auth.passwords import LOW_PRIORITY, TAIL_CHARS, PasswordHasher, cost_of_prefix
 
 CHEAP = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
@@ -136,3 +136,10 @@ async def test_hashing_threads_run_below_the_event_loops_priority(monkeypatch: p
     hasher.close()
     assert seen == [LOW_PRIORITY]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < LOW_PRIORITY
+
+
+async def test_cost_is_read_from_the_start_of_a_hash(hasher: PasswordHasher) -> None:
+    """Start-up counts stored hashes by their start: everything but the salt and the hash names the cost."""
+    hashed = await hasher.hash("correct horse")
+    assert cost_of_prefix(hashed[:-TAIL_CHARS]) == (1, 8, 1)
+    assert cost_of_prefix("$2b$12$KIXQJQy5sZ3x0fWzQb1zOe") is None
