@@ -12,6 +12,7 @@ keeps idle connections, so taking one per statement costs a list pop; on Postgre
 asyncpg's pool.
 """
 
+import asyncio
 import dataclasses
 import os
 import sqlite3
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import asyncpg
 from databases import Database, DatabaseURL
+from databases.backends.postgres import PostgresBackend
 from databases.backends.sqlite import SQLitePool
 from databases.interfaces import Record
 from sqlalchemy import Table
@@ -33,7 +35,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server import migrations
 
+DEFAULT_ACQUIRE_TIMEOUT = 3.0
+
+
+class PoolExhausted(Exception):
+    """No database connection became free within the acquire deadline."""
+
+
 ERRORS: tuple[type[BaseException], ...] = (
+    PoolExhausted,
     sqlite3.Error,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -81,6 +91,8 @@ class _SQLiteConnection(sqlite3.Connection):
 
 
 IDLE_SQLITE_CONNECTIONS = 8
+MAX_SQLITE_CONNECTIONS = 32
+"""Open SQLite connections (each an aiosqlite thread) per process; more wait, up to the acquire deadline."""
 
 
 class _ReusingSQLitePool(SQLitePool):
@@ -90,14 +102,17 @@ class _ReusingSQLitePool(SQLitePool):
     acquire: more than half the cost of a small page. Up to ``IDLE_SQLITE_CONNECTIONS``
     are kept instead. A connection left inside a transaction is closed, never reused, and
     so is one whose file was deleted or replaced since it was opened (a restored backup):
-    the next use opens whatever file is at the path now.
+    the next use opens whatever file is at the path now. At most ``MAX_SQLITE_CONNECTIONS``
+    are open at once; an acquire that waits longer than ``acquire_timeout`` raises ``PoolExhausted``.
     """
 
-    def __init__(self, url: DatabaseURL, **options: Any) -> None:
+    def __init__(self, url: DatabaseURL, acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT, **options: Any) -> None:
         super().__init__(url, **options)
         self._path = url.database
         self._idle: list[aiosqlite.Connection] = []
         self._files: dict[int, tuple[int, int]] = {}
+        self._slots = asyncio.Semaphore(MAX_SQLITE_CONNECTIONS)
+        self._acquire_timeout = acquire_timeout
         self.in_use = 0
 
     def _file(self) -> tuple[int, int] | None:
@@ -108,7 +123,16 @@ class _ReusingSQLitePool(SQLitePool):
         return found.st_dev, found.st_ino
 
     async def acquire(self) -> aiosqlite.Connection:
-        connection = await self._acquire()
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PoolExhausted from None
+        try:
+            connection = await self._acquire()
+        except BaseException:
+            self._slots.release()
+            raise
         self.in_use += 1
         return connection
 
@@ -128,10 +152,13 @@ class _ReusingSQLitePool(SQLitePool):
         """Keep the connection for the next acquire (which checks its file) unless it is in a transaction."""
         self.in_use -= 1
         reusable = id(connection) in self._files and not connection.in_transaction
-        if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
-            self._idle.append(connection)
-        else:
-            await self._close(connection)
+        try:
+            if reusable and len(self._idle) < IDLE_SQLITE_CONNECTIONS:
+                self._idle.append(connection)
+            else:
+                await self._close(connection)
+        finally:
+            self._slots.release()
 
     async def _close(self, connection: aiosqlite.Connection) -> None:
         self._files.pop(id(connection), None)
@@ -142,13 +169,46 @@ class _ReusingSQLitePool(SQLitePool):
             await self._close(self._idle.pop())
 
 
-def open_database(url: str, schema: str | None = None) -> Database:
-    """A ``Database`` for ``url`` (not yet connected); ``schema`` sets the PostgreSQL search path."""
+class _DeadlinePool:
+    """An asyncpg pool whose ``acquire`` gives up after a deadline (``databases`` waits for ever)."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self.pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    async def acquire(self) -> Any:
+        try:
+            return await self.pool.acquire(timeout=self._acquire_timeout)
+        except TimeoutError:
+            raise PoolExhausted from None
+
+    async def release(self, connection: Any) -> None:
+        await self.pool.release(connection)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class _DeadlinePostgresBackend(PostgresBackend):
+    """``databases``' PostgreSQL backend with an acquire deadline on its pool."""
+
+    acquire_timeout = DEFAULT_ACQUIRE_TIMEOUT
+
+    async def connect(self) -> None:
+        await super().connect()
+        self._pool = _DeadlinePool(self._pool, self.acquire_timeout)  # type: ignore[assignment]
+
+
+def open_database(url: str, schema: str | None = None, acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT) -> Database:
+    """A ``Database`` for ``url`` (not yet connected); ``schema`` sets the PostgreSQL search path.
+
+    Taking a connection waits at most ``acquire_timeout`` seconds, then raises ``PoolExhausted``.
+    """
     if url.startswith("sqlite"):
         db = Database(url, factory=_SQLiteConnection)
         # databases 0.9 has no option for its SQLite pool: replace it (the version is pinned).
         backend = db._backend
-        backend._pool = _ReusingSQLitePool(backend._database_url, **backend._options)
+        backend._pool = _ReusingSQLitePool(backend._database_url, acquire_timeout, **backend._options)
         return db
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
@@ -157,7 +217,11 @@ def open_database(url: str, schema: str | None = None) -> Database:
     server_settings = {"application_name": f"mirox-{os.getpid()}"}
     if schema:
         server_settings["search_path"] = schema
-    return Database(url, command_timeout=15, server_settings=server_settings)
+    db = Database(url, command_timeout=15, server_settings=server_settings)
+    deadline_backend = _DeadlinePostgresBackend(db.url, **db.options)
+    deadline_backend.acquire_timeout = acquire_timeout
+    db._backend = deadline_backend
+    return db
 
 
 def pool_in_use(db: Database) -> int:
@@ -165,6 +229,8 @@ def pool_in_use(db: Database) -> int:
     pool = getattr(db._backend, "_pool", None)
     if isinstance(pool, _ReusingSQLitePool):
         return pool.in_use
+    if isinstance(pool, _DeadlinePool):
+        pool = pool.pool
     if isinstance(pool, asyncpg.Pool):
         return int(pool.get_size() - pool.get_idle_size())
     return 0
@@ -179,9 +245,11 @@ async def close_database(db: Database) -> None:
 
 
 @asynccontextmanager
-async def opened(url: str, schema: str | None = None) -> AsyncIterator[Database]:
+async def opened(
+    url: str, schema: str | None = None, acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT
+) -> AsyncIterator[Database]:
     """The database at ``url``, connected, its schema created or upgraded; closed on exit."""
-    db = open_database(url, schema)
+    db = open_database(url, schema, acquire_timeout)
     await db.connect()
     try:
         await upgrade_schema(db)

@@ -6,10 +6,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from server import metrics_http
+from server.flows import readiness
 from server.handlers import notices, password, profile, reauth, sessions, signin, two_factor
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
-from server.web import Access, Endpoint, GuardedRoute, Rule
+from server.web import Access, Endpoint, GuardedRoute, Rule, services
 
 
 def route(path: str, endpoint: Endpoint, name: str, rule: Access | Rule, methods: tuple[str, ...] = ("GET",)) -> Route:
@@ -17,8 +18,16 @@ def route(path: str, endpoint: Endpoint, name: str, rule: Access | Rule, methods
 
 
 async def healthz(request: Request) -> Response:
-    """Liveness for load balancers."""
+    """Liveness: the process answers (restart it when this fails)."""
     return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness for load balancers: 503 while the database or the keys cannot serve a sign-in."""
+    problem = await readiness.problem(services(request))
+    if problem is not None:
+        return PlainTextResponse(f"not ready: {problem}", status_code=503, headers={"Retry-After": "5"})
+    return PlainTextResponse("ready")
 
 
 # A database id in a URL: Starlette's "int" takes any number of digits, and int() raises
@@ -84,5 +93,6 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, name="healthz"),
         # Operators only: the configured addresses or bearer token (checked by the endpoint, no session).
         Route("/metrics", metrics_http.endpoint, name="metrics"),
+        Route("/readyz", readyz, name="readyz"),
         Mount("/static", static_files(), name="static"),
     ]

@@ -89,7 +89,9 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
     )
     sink = open_sink(settings.audit_sink)
     try:
-        async with database.opened(settings.resolved_database_url, settings.database_schema) as db:
+        async with database.opened(
+            settings.resolved_database_url, settings.database_schema, settings.db_acquire_timeout
+        ) as db:
             yield Services(
                 settings=settings,
                 db=db,

@@ -53,6 +53,13 @@ class Settings:
     argon2_parallelism: int = 4
     hash_threads: int = 4
     max_body_bytes: int = 16 * 1024
+    db_acquire_timeout: float = 3.0
+    max_header_bytes: int = 8 * 1024
+    head_timeout: float = 10.0
+    body_timeout: float = 10.0
+    keep_alive_timeout: int = 5
+    request_timeout: float = 30.0
+    max_connections: int = 200
     frame_ancestors: tuple[str, ...] = ()
     audit_sink: str = "stderr"
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -89,6 +96,13 @@ class Settings:
             "pending_signin_attempts",
             "hash_threads",
             "max_body_bytes",
+            "db_acquire_timeout",
+            "max_header_bytes",
+            "head_timeout",
+            "body_timeout",
+            "keep_alive_timeout",
+            "request_timeout",
+            "max_connections",
             "workers",
             "setup_token_ttl",
             "throttle_base_delay",

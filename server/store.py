@@ -13,7 +13,7 @@ from databases import Database
 from sqlalchemy import Float, Integer, bindparam, case, cast, delete, func, literal, or_, select, update
 
 from server.auth.throttle import Policy, delay_after
-from server.db import Prepared, Rollback, insert, record, transaction
+from server.db import ERRORS, Prepared, Rollback, insert, record, transaction
 from server.tables import (
     enrollments,
     pending_signins,
@@ -87,8 +87,19 @@ async def get_user(db: Database, user_id: int) -> User | None:
     return None if row is None else record(User, row)
 
 
+UNAVAILABLE = ERRORS
+"""What a statement raises while the database cannot serve (flows catch it without importing the db layer)."""
+
+
 async def get_user_by_key(db: Database, username_key: str) -> User | None:
     row = await db.fetch_one(select(users).where(users.c.username_key == username_key))
+    return None if row is None else record(User, row)
+
+
+async def any_two_factor_user(db: Database) -> User | None:
+    """One account with a stored TOTP secret (the most recently enabled), for the readiness check."""
+    statement = select(users).where(users.c.totp_secret_sealed.is_not(None))
+    row = await db.fetch_one(statement.order_by(users.c.totp_enabled_at.desc()).limit(1))
     return None if row is None else record(User, row)
 
 

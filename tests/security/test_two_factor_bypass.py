@@ -35,6 +35,7 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     "setup",
     "setup_submit",
     "healthz",
+    "readyz",
     "metrics",  # operators' addresses or token, no account data (tests/http/test_metrics.py)
 }
 HTMX = [False, True]
