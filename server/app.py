@@ -19,6 +19,7 @@ from starlette.routing import Match, Route
 
 from server import db, metrics, metrics_http
 from server.flows import account, two_factor
+from server.limits import DeadlineMiddleware
 from server.routes import routes
 from server.security_headers import SecurityHeadersMiddleware, apply
 from server.services import Services, open_services
@@ -120,6 +121,10 @@ def create_app(
             # Inside the headers middleware (Starlette's own max_body_size sits outside it),
             # so the 413 it answers carries the security headers too.
             Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+            # Inside the body limit, so the body it reads ahead is limited too.
+            Middleware(
+                DeadlineMiddleware, body_timeout=settings.body_timeout, request_timeout=settings.request_timeout
+            ),
         ],
         exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,

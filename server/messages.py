@@ -97,6 +97,8 @@ MESSAGES: dict[str, str] = {
     "error.method": "This address does not accept that kind of request.",
     "error.too_large": "The request was too large.",
     "error.unavailable": "The account service cannot reach its database right now. Try again in a minute.",
+    "error.request_timeout": "The request did not arrive in time. Check your connection and try again.",
+    "error.deadline": "The account service took too long to answer. Try again in a minute.",
     "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.",
 }
 
