@@ -142,6 +142,8 @@ def metrics_folder(workers: int) -> tuple[Path | None, bool]:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from server.protocol import LimitedHttpProtocol
+
     for name in FLAG_SETTINGS:
         os.environ["MIROX_" + name.upper()] = str(getattr(settings, name))
     folder, temporary = metrics_folder(settings.workers)
@@ -165,6 +167,9 @@ def serve(settings: Settings) -> int:
         server_header=False,
         log_level="info",
         access_log=False,
+        http=LimitedHttpProtocol,  # a head size limit and deadline (server/protocol.py)
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
     )
     if folder is not None and temporary:
         shutil.rmtree(folder, ignore_errors=True)
