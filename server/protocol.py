@@ -22,6 +22,13 @@ from server.settings import Settings
 
 logger = logging.getLogger("mirox")
 
+LINGER_SECONDS = 1.0
+"""After refusing a head: how long to keep reading (and dropping) what the client still sends before closing.
+
+Closing at once, with the client's bytes unread, makes the kernel reset the connection,
+and a reset can destroy the answer before the client reads it.
+"""
+
 
 @functools.cache
 def _limits() -> tuple[int, float]:
@@ -46,6 +53,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._discarding = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -56,10 +64,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
-        if self._in_head and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+        if self._in_head and self._head_bytes > self.max_head_bytes and not self._refused():
             logger.info("%s sent a request head over %d bytes; answered 431", self._who(), self.max_head_bytes)
             self._close_with(_plain_response(b"431 Request Header Fields Too Large", b"Request header too large."))
 
@@ -89,7 +99,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
+        if self._refused():
             return
         if self._head_bytes:
             logger.info("%s sent no complete request head within %.0f s; answered 408", self._who(), self.head_timeout)
@@ -98,10 +108,17 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             logger.debug("%s sent nothing within %.0f s; closed", self._who(), self.head_timeout)
             self.transport.close()
 
+    def _refused(self) -> bool:
+        return self._discarding or self.transport.is_closing()
+
     def _close_with(self, response: bytes) -> None:
+        """Answer, end our side, drop whatever still arrives for a moment, then close."""
         self._cancel_head_timer()
+        self._discarding = True
         self.transport.write(response)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def _who(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "unknown client"
