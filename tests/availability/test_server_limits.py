@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.availability.conftest import BODY_TIMEOUT, HEAD_TIMEOUT, MARGIN
+from tests.availability.conftest import BODY_TIMEOUT, HEAD_TIMEOUT, KEEP_ALIVE_TIMEOUT, MARGIN
 from tests.servers import Server, browser, sign_in
 from tests.soak.conftest import Deployment
 
@@ -125,6 +125,19 @@ async def test_sockets_that_send_nothing_or_a_slow_head_are_closed_within_the_he
     assert time.monotonic() - started < HEAD_TIMEOUT + MARGIN
     async with browser() as person:
         assert (await person.get(server.url + "/signin")).status_code == 200
+
+
+async def test_a_keep_alive_connection_left_idle_is_closed_within_the_keep_alive_timeout(limited: Deployment) -> None:
+    """After a complete answer, a connection that sends nothing more is closed by the keep-alive timeout."""
+    server = limited.start()
+    reader, writer = await connect(server, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    async with asyncio.timeout(MARGIN):
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(2)  # "ok"
+    assert head.startswith(b"HTTP/1.1 200 ")
+    answered = time.monotonic()
+    assert await closed_within((reader, writer), KEEP_ALIVE_TIMEOUT + MARGIN) == b""
+    assert time.monotonic() - answered < KEEP_ALIVE_TIMEOUT + MARGIN
 
 
 async def flood_headers(server: Server, most: int) -> bytes:
