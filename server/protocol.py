@@ -6,8 +6,8 @@ on a fresh connection. Here every byte received while a head is incomplete count
 against ``MIROX_MAX_HEADER_BYTES`` (431 and close above it, so at most one read chunk
 more is ever buffered), and a head must be complete within ``MIROX_HEAD_TIMEOUT`` seconds
 of the connection opening or of the previous response ending (408, or a plain close when
-nothing was sent at all). h11 has the size limit built in, at about three times the cost
-per request (docs/security.md).
+nothing was sent at all). h11 has the size limit built in, at about twice the cost
+per request on a bare endpoint (docs/security.md).
 """
 
 import asyncio
