@@ -526,14 +526,12 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
     All happen in one transaction or none does (a crash in between must not leave the code
     spent and 2FA off without the session it paid for), and one caller only wins: the code
     is matched by the hash that was verified, the pending sign-in is deleted.
+
+    The account row is locked first: every caller queues on it before touching any pending
+    sign-in, so two callers never hold each other's pending row (a deadlock on PostgreSQL).
     """
     try:
         async with transaction(db):
-            spent = await db.fetch_one(
-                delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
-            )
-            if spent is None:
-                raise Rollback
             off = await db.fetch_one(
                 update(users)
                 .where(users.c.id == user_id, users.c.backup_code_hash == seen_hash)
@@ -541,6 +539,11 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
                 .returning(users.c.id)
             )
             if off is None:
+                raise Rollback
+            spent = await db.fetch_one(
+                delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
+            )
+            if spent is None:
                 raise Rollback
             await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
             await create_session(db, session)

@@ -12,6 +12,8 @@ from server.services import Services
 from tests.peek import code_at
 
 START = 1_800_000_000.0
+BACKUP_DISPLAY = re.compile(r"(?<![\w-])[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}(?![\w-])")
+"""A backup code as pages show it; not a run of letters inside a token (CSRF tokens use - too)."""
 PASSWORD = "correct horse battery"
 
 

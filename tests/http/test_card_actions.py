@@ -6,6 +6,7 @@ import pytest
 
 from server.messages import EVENTS
 from tests.utils import (
+    BACKUP_DISPLAY,
     PASSWORD,
     PROFILE,
     add_user,
@@ -24,9 +25,6 @@ from tests.utils import (
     user_row,
     wrong_code,
 )
-
-BACKUP_DISPLAY = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
-
 
 # ---- Check 2FA ----------------------------------------------------------------------------
 

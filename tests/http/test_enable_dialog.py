@@ -7,6 +7,7 @@ import segno
 
 from server import store
 from tests.utils import (
+    BACKUP_DISPLAY,
     PROFILE,
     START,
     code,
@@ -23,7 +24,6 @@ from tests.utils import (
 )
 
 SECRET_GROUPED = re.compile(r"(?:[A-Z2-7]{4} ){7}[A-Z2-7]{4}")
-BACKUP_DISPLAY = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 
 
 def svg_paths(html_text: str) -> list[str]:
