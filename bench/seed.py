@@ -17,7 +17,10 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from server import audit_store
+from server.audit_store import AuditEntry
 from server.auth.crypto import Keyring, parse_keys
+from server.db import close_database, open_database
 from tests import seeding
 from tests.seeding import TableRows, seed
 
@@ -39,7 +42,6 @@ USER_COLUMNS = (
     "backup_code_hash",
 )
 SESSION_COLUMNS = ("id", *seeding.SESSION_COLUMNS)
-EVENT_COLUMNS = ("id", "user_id", "kind", "at", "ip", "device")
 
 
 @dataclass(frozen=True)
@@ -120,13 +122,33 @@ def session_rows(layout: Layout, world: World, now: float) -> Iterator[tuple[obj
         yield (i + 1, token_hash, uid, now - 60, now, now, now + DAY / 2 - 60, USER_AGENT, "127.0.0.1")
 
 
-def event_rows(now: float) -> list[tuple[object, ...]]:
-    users = (PAGE_USER, OFF_USER)
+def event_entries(now: float) -> list[AuditEntry]:
+    """Ten sign-ins each for the page user and the 2FA-off user, a day ago."""
     return [
-        (n * 10 + i + 1, uid, "signin", now - DAY + i * 600, "127.0.0.1", "Firefox on Linux")
-        for n, uid in enumerate(users)
+        AuditEntry(
+            kind="signin",
+            at=now - DAY + i * 600,
+            outcome="success",
+            user_id=uid,
+            factor="password",
+            ip="127.0.0.1",
+            device="Firefox on Linux",
+        )
+        for uid in (PAGE_USER, OFF_USER)
         for i in range(10)
     ]
+
+
+async def _seed(url: str, schema: str | None, tables: list[TableRows], now: float) -> None:
+    """The bulk rows, then the activity through the audit trail's own append (it keeps the hash chain)."""
+    await seed(url, schema, tables)
+    db = open_database(url, schema)
+    await db.connect()
+    try:
+        for entry in event_entries(now):
+            await audit_store.record_event(db, entry)
+    finally:
+        await close_database(db)
 
 
 def seed_database(url: str, schema: str | None, layout: Layout, world: World, password_hash: str, now: float) -> None:
@@ -134,6 +156,5 @@ def seed_database(url: str, schema: str | None, layout: Layout, world: World, pa
     tables = [
         TableRows("users", USER_COLUMNS, user_rows(layout, world, password_hash, now)),
         TableRows("sessions", SESSION_COLUMNS, session_rows(layout, world, now)),
-        TableRows("security_events", EVENT_COLUMNS, event_rows(now)),
     ]
-    asyncio.run(seed(url, schema, tables))
+    asyncio.run(_seed(url, schema, tables, now))
