@@ -57,6 +57,29 @@ MESSAGES: dict[str, str] = {
     "prompt.disable.title": "Disable two-factor authentication",
     "prompt.disable.intro": "Enter a current code from your authenticator app to turn two-factor authentication off.",
     "prompt.disable.submit": "Disable 2FA",
+    # security keys
+    "key.format": (
+        "Confirm with a current 6-digit code from your authenticator app or with one of your security keys, "
+        "and touch the key when your browser asks."
+    ),
+    "key.invalid": "That security key was not accepted: it is not registered to this account, or its answer did not check out.",
+    "key.reused": "That code was already used. Wait for the next one in your app.",
+    "key.expired": "That security key request expired or was already used. Try again.",
+    "key.unavailable": "Security keys are not available on this server.",
+    "key.not_on": "That security key is not registered to this account (it may have been removed already).",
+    "key.already_on": "Two-factor authentication was turned on meanwhile. Reload the page and try again.",
+    "key.cancelled": "The security key did not answer (cancelled or timed out). Try again.",
+    "keys.added": "Security key added. At sign-in you can now touch it instead of typing a code.",
+    "keys.removed": "Security key removed. It no longer signs in to this account.",
+    "keys.first": "Two-factor authentication is on with your security key. Save your backup code now.",
+    "keys.unavailable_unset": (
+        "Security keys are not available: the administrator has not set the public address of this server (MIROX_PUBLIC_URL)."
+    ),
+    "keys.unavailable_insecure": (
+        "Security keys are not available: browsers allow them only over https (or on localhost), "
+        "and this server is reached over plain http."
+    ),
+    "keys.needs_javascript": "Security keys need JavaScript in your browser. Your authenticator app keeps working without it.",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
     "reauth.invalid": "That password is not correct.",
@@ -124,6 +147,11 @@ EVENTS: dict[str, str] = {
     "notice.disowned": "Reported a security notice as not you (other sessions signed out)",
     "admin.clear_flag": "Report cleared by an administrator",
     "password.changed": "Password changed",
+    "key.added": "Security key added",
+    "key.removed": "Security key removed",
+    "key.failed": "Security key refused",
+    "key.add_failed": "Security key could not be added",
+    "key.counter_regressed": "Security key refused: its counter went back (a copied key?)",
 }
 
 

@@ -137,7 +137,15 @@ async def _v4_audit_trail(db: Database, dialect: Dialect) -> None:
     await db.execute(update(tables.users).values(notices_seen_seq=seq))
 
 
-STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail)
+async def _v5_security_keys(db: Database, dialect: Dialect) -> None:
+    """WebAuthn security keys and their challenges; users get when their keys made 2FA on."""
+    column = tables.users.c.keys_enabled_at
+    await db.execute(text(f"ALTER TABLE users ADD COLUMN keys_enabled_at {column.type.compile(dialect=dialect)}"))
+    for table in (tables.security_keys, tables.key_challenges):
+        await _create(db, table)
+
+
+STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail, _v5_security_keys)
 LATEST = len(STEPS)
 
 

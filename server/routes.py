@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from server import metrics_http
 from server.flows import readiness
-from server.handlers import notices, password, profile, reauth, sessions, signin, two_factor
+from server.handlers import notices, password, profile, reauth, security_keys, sessions, signin, two_factor
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
 from server.web import Access, Endpoint, GuardedRoute, Rule, services
@@ -46,6 +46,9 @@ POST = ("POST",)
 # Enable, for its session. Enable needs 2FA off ("already on" otherwise, before any prompt).
 FRESH = Rule(USER, fresh=True)
 ENABLE = Rule(USER, fresh=True, precondition=two_factor_off)
+# Adding and removing a security key: the password within the window (after it, the Security keys
+# section: the key's ceremony starts again), then a current second factor (the flow asks for it).
+KEY_ACTION = Rule(USER, fresh=True, resume="security_keys")
 
 
 def form(path: str, page: Endpoint, submit: Endpoint, name: str, access: Access) -> list[Route]:
@@ -72,6 +75,8 @@ def routes() -> list[BaseRoute]:
         *form("/signin", signin.signin_page, signin.signin_submit, "signin", PUBLIC),
         *form("/signin/two-factor", signin.two_factor_page, signin.two_factor_submit, "two_factor", PENDING),
         *form("/signin/backup-code", signin.backup_code_page, signin.backup_code_submit, "backup_code", PENDING),
+        route("/signin/key/options", signin.key_options, "signin_key_options", PENDING, POST),
+        route("/signin/key", signin.key_submit, "signin_key", PENDING, POST),
         route("/signin/cancel", signin.cancel_signin, "cancel_signin", PENDING, POST),
         route("/signout", signin.signout, "signout", USER, POST),
         *form("/setup", signin.setup_page, signin.setup_submit, "setup", PUBLIC),
@@ -83,6 +88,11 @@ def routes() -> list[BaseRoute]:
         *code_action("/profile/2fa/check", "check", "check_2fa", fresh=False),
         *code_action("/profile/2fa/backup-code", "backup", "new_backup_code", fresh=True),
         *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True),
+        route("/profile/keys", security_keys.section, "security_keys", FRESH),
+        route("/profile/keys/options", security_keys.add_options, "key_options", KEY_ACTION, POST),
+        route("/profile/keys/confirm-options", security_keys.confirm_options, "key_confirm_options", KEY_ACTION, POST),
+        route("/profile/keys", security_keys.add_submit, "key_add", KEY_ACTION, POST),
+        route("/profile/keys/remove", security_keys.remove_submit, "key_remove", KEY_ACTION, POST),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
         route("/notices/that-was-me", notices.acknowledge, "notices_acknowledge", USER, POST),

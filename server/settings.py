@@ -65,6 +65,9 @@ class Settings:
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = field(default="", repr=False)
     allowed_hosts: tuple[str, ...] = ()
+    public_url: str = ""
+    passkey_signin: bool = False
+    key_challenge_ttl: float = 5 * 60
 
     @property
     def resolved_database_url(self) -> str:
@@ -109,6 +112,7 @@ class Settings:
             "argon2_time_cost",
             "argon2_memory_kib",
             "argon2_parallelism",
+            "key_challenge_ttl",
         )
         # Negative throttle values would make every sign-in fail (Policy refuses them).
         not_negative = (
@@ -142,6 +146,10 @@ class Settings:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
             raise SettingsError("MIROX_ROOT_PATH must start with / and not end with / (for example /security)")
+        if self.public_url and (not re.fullmatch(r"https?://[^/?#\s]+/?", self.public_url) or "@" in self.public_url):
+            raise SettingsError(
+                "MIROX_PUBLIC_URL must be the scheme and host people open, e.g. https://mirox.plant.example"
+            )
         for host in self.allowed_hosts:
             if not _HOST_PATTERN.fullmatch(host):
                 raise SettingsError(
@@ -153,9 +161,16 @@ class Settings:
 _HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]")
 
 
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def _convert(name: str, kind: Any, raw: str) -> Any:
     kind_text = str(kind)
     try:
+        if kind in (bool,) or kind_text == "bool":
+            if raw.lower() not in _BOOLEANS:
+                raise ValueError(raw)
+            return _BOOLEANS[raw.lower()]
         if kind in (int,) or kind_text == "int":
             return int(raw)
         if kind in (float,) or kind_text == "float":
@@ -165,5 +180,6 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
         if "tuple" in kind_text:
             return tuple(part for part in raw.replace(",", " ").split() if part)
     except ValueError as exc:
-        raise SettingsError(f"MIROX_{name.upper()}={raw!r} is not a valid number") from exc
+        kind_of = "yes/no value" if kind_text == "bool" else "number"
+        raise SettingsError(f"MIROX_{name.upper()}={raw!r} is not a valid {kind_of}") from exc
     return raw

@@ -18,6 +18,7 @@ from server.tables import (
     enrollments,
     pending_signins,
     security_events,
+    security_keys,
     sessions,
     setup_tokens,
     throttle,
@@ -42,10 +43,17 @@ class User:
     backup_code_hash: str | None
     notices_seen_seq: int = 0
     flagged_at: float | None = None
+    keys_enabled_at: float | None = None
+
+    @property
+    def totp_on(self) -> bool:
+        """The authenticator app is set up."""
+        return self.totp_secret_sealed is not None
 
     @property
     def two_factor_on(self) -> bool:
-        return self.totp_secret_sealed is not None
+        """2FA is on: the authenticator app, at least one security key, or both."""
+        return self.totp_secret_sealed is not None or self.keys_enabled_at is not None
 
 
 async def create_user(db: Database, username: str, username_key: str, password_hash: str, now: float) -> bool:
@@ -448,6 +456,9 @@ async def consume_pending_signin(db: Database, pending_id: int) -> bool:
 
 # ---- two-factor state ------------------------------------------------------------------
 
+_TWO_FACTOR_IS_ON = or_(users.c.totp_secret_sealed.is_not(None), users.c.keys_enabled_at.is_not(None))
+"""2FA is on: the app, a security key, or both."""
+
 
 async def advance_totp_step(db: Database, user_id: int, step: int) -> bool:
     """Record a used TOTP time step; False when it (or a later one) was used already."""
@@ -469,7 +480,7 @@ async def replace_backup_code(db: Database, user_id: int, old_hash: str | None, 
     condition = users.c.backup_code_hash.is_(None) if old_hash is None else users.c.backup_code_hash == old_hash
     row = await db.fetch_one(
         update(users)
-        .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None), condition)
+        .where(users.c.id == user_id, _TWO_FACTOR_IS_ON, condition)
         .values(backup_code_hash=new_hash)
         .returning(users.c.id)
     )
@@ -504,18 +515,20 @@ _TWO_FACTOR_OFF = {
     "totp_enabled_at": None,
     "totp_last_step": None,
     "backup_code_hash": None,
+    "keys_enabled_at": None,
 }
 
 
 async def disable_two_factor(db: Database, user_id: int) -> bool:
-    """Turn 2FA off and end the account's half-finished sign-ins (they were waiting for a code)."""
+    """Turn 2FA off (app and security keys) and end the account's half-finished sign-ins (they were waiting for it)."""
     async with transaction(db):
         row = await db.fetch_one(
             update(users)
-            .where(users.c.id == user_id, users.c.totp_secret_sealed.is_not(None))
+            .where(users.c.id == user_id, _TWO_FACTOR_IS_ON)
             .values(**_TWO_FACTOR_OFF)
             .returning(users.c.id)
         )
+        await db.execute(delete(security_keys).where(security_keys.c.user_id == user_id))
         await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
     return row is not None
 
@@ -540,6 +553,7 @@ async def spend_backup_code(db: Database, user_id: int, seen_hash: str, pending_
             )
             if off is None:
                 raise Rollback
+            await db.execute(delete(security_keys).where(security_keys.c.user_id == user_id))
             spent = await db.fetch_one(
                 delete(pending_signins).where(pending_signins.c.id == pending_id).returning(pending_signins.c.id)
             )

@@ -31,6 +31,8 @@ users = Table(
     # and when they answered one "This wasn't me" (the administrator clears it).
     Column("notices_seen_seq", Integer, nullable=False, server_default="0"),
     Column("flagged_at", Float),
+    # Security keys (schema version 5): when the account's first key made 2FA on; None without keys.
+    _seconds("keys_enabled_at", nullable=True),
 )
 
 sessions = Table(
@@ -143,6 +145,37 @@ AUDIT_INDEXES = (
     # audit export --since/--until reads a time range.
     Index("ix_security_events_at", security_events.c.at),
 )
+
+security_keys = Table(
+    "security_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", Text, nullable=False),
+    Column("sign_count", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    # Random per account (the same for all its keys), never the user id: authenticators store it.
+    Column("user_handle", String(64), nullable=False, index=True),
+    _seconds("created_at"),
+    _seconds("last_used_at", nullable=True),
+)
+"""Registered WebAuthn credentials (schema version 5); public keys only, nothing secret."""
+
+key_challenges = Table(
+    "key_challenges",
+    metadata,
+    Column("challenge", String(64), primary_key=True),
+    Column("purpose", String(20), nullable=False),
+    # Whose ceremony it is: the session, the pending sign-in or (passkey sign-in) the browser.
+    Column("binding", String(80), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    # Registration: the user handle the new key is given (the account's, or a new random one).
+    Column("user_handle", String(64)),
+    _seconds("expires_at"),
+    Index("ix_key_challenges_expires_at", "expires_at"),
+)
+"""Issued WebAuthn challenges (schema version 5), each spent once by a DELETE … RETURNING."""
 
 schema_version = Table(
     "schema_version",

@@ -101,7 +101,7 @@ async def begin_session(
     return token
 
 
-async def _claim_code_attempt(
+async def claim_second_factor_attempt(
     svc: Services, pending: store.PendingSignin, client: Client, factor: str
 ) -> Outcome | int:
     """Count the attempt on the pending sign-in and on the account: attempts left, or a refusal."""
@@ -120,7 +120,7 @@ async def _claim_code_attempt(
     return s.pending_signin_attempts - attempt
 
 
-async def _account_of(svc: Services, pending: store.PendingSignin) -> store.User | Outcome:
+async def pending_account(svc: Services, pending: store.PendingSignin) -> store.User | Outcome:
     """The account a pending sign-in may still finish for; else it ends here.
 
     An account whose 2FA was turned off meanwhile (reset, Disable, backup code) is refused,
@@ -139,10 +139,10 @@ async def _attempt(
     """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
-    user = await _account_of(svc, pending)
+    user = await pending_account(svc, pending)
     if isinstance(user, Outcome):
         return user
-    left = await _claim_code_attempt(svc, pending, client, factor)
+    left = await claim_second_factor_attempt(svc, pending, client, factor)
     if isinstance(left, Outcome):
         return left
     return user, left, code
@@ -164,7 +164,7 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     unused_attempts = svc.settings.pending_signin_attempts - pending.attempts
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=unused_attempts)
-    user = await _account_of(svc, pending)
+    user = await pending_account(svc, pending)
     if isinstance(user, Outcome):
         return user
     try:
@@ -175,14 +175,14 @@ async def complete_with_code(svc: Services, pending: store.PendingSignin, raw_co
     step = totp.matched_step(secret, code, svc.clock())
     if replayed(user, step):
         return Outcome(Status.REUSED, attempts_left=unused_attempts)
-    left = await _claim_code_attempt(svc, pending, client, "totp")
+    left = await claim_second_factor_attempt(svc, pending, client, "totp")
     if isinstance(left, Outcome):
         return left
     if step is None:
         return await _failed(svc, user, left, client, "signin.failed_code", "totp")
     if not await store.advance_totp_step(svc.db, user.id, step):  # a parallel request used it first
         return Outcome(Status.REUSED, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
-    return await _finish(svc, pending, user, client)
+    return await finish_second_factor(svc, pending, user, client)
 
 
 async def complete_with_backup_code(
@@ -209,15 +209,18 @@ async def complete_with_backup_code(
     return Outcome(Status.OK, user=user, token=token)
 
 
-async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Outcome:
+async def finish_second_factor(
+    svc: Services, pending: store.PendingSignin, user: store.User, client: Client, factor: str = "totp"
+) -> Outcome:
+    """Spend the pending sign-in (one caller wins) and begin the session its second factor paid for."""
     if not await store.consume_pending_signin(svc.db, pending.id):
         return Outcome(Status.EXPIRED)
-    return await _session_after_second_factor(svc, user, client)
+    return await _session_after_second_factor(svc, user, client, factor)
 
 
-async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Outcome:
+async def _session_after_second_factor(svc: Services, user: store.User, client: Client, factor: str) -> Outcome:
     await throttling.code_accepted(svc, user.id)
-    token = await begin_session(svc, user, client, factor="totp")
+    token = await begin_session(svc, user, client, factor=factor)
     return Outcome(Status.OK, user=user, token=token)
 
 

@@ -164,6 +164,8 @@ async def verify_current_code(
     if not user.two_factor_on:
         return Outcome(Status.NOT_ON)
     code = totp.normalize_code(raw_code)
+    if code is not None and not user.totp_on:  # 2FA with security keys only: no code is right
+        return Outcome(Status.INVALID)
     if code is None:
         return Outcome(Status.FORMAT)
     now = svc.clock()

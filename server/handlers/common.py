@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import account
+from server.flows import account, security_keys
 from server.flows.outcomes import Status
 from server.messages import EVENTS, MESSAGES
 from server.web import href, is_htmx, redirect, render, services
@@ -20,6 +20,10 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.REUSED: ("reused", 422),
     Status.THROTTLED: ("throttled", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
+    Status.EXPIRED: ("expired", 409),
+    Status.UNAVAILABLE: ("unavailable", 409),
+    Status.NOT_ON: ("not_on", 409),
+    Status.ALREADY_ON: ("already_on", 409),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
 ``backup.format``, ``signin.throttled``, ...) and its HTTP status."""
@@ -63,6 +67,16 @@ async def activity_context(request: Request) -> dict[str, Any]:
     return {
         "events": await account.recent_activity(services(request), request.state.user),
         "event_names": EVENTS,
+    }
+
+
+async def keys_context(request: Request, notice: str | None = None) -> dict[str, Any]:
+    """What the Security keys section needs: the keys, why keys are unavailable (if they are), a notice."""
+    svc = services(request)
+    return {
+        "keys": await security_keys.keys_of(svc, request.state.user),
+        "keys_unavailable": security_keys.unavailable_reason(svc),
+        "keys_notice": notice,
     }
 
 

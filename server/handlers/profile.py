@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account, notices
-from server.handlers.common import OFFER_AFTER, activity_context, sessions_context
+from server.handlers.common import OFFER_AFTER, activity_context, keys_context, sessions_context
 from server.web import is_htmx, render, services
 
 
@@ -34,13 +34,15 @@ async def profile(request: Request) -> Response:
     notice = await account.take_notice(services(request), request.state.session)
     session_notice = notice if notice and notice.startswith("sessions.") else None
     notices_answer = notice if notice and notice.startswith("notice.") else None
-    card_notice = None if session_notice or notices_answer else notice
+    keys_notice = notice if notice and notice.startswith("keys.") else None
+    card_notice = None if session_notice or notices_answer or keys_notice else notice
     listed = await sessions_context(request, session_notice)
     context = {
         "user": request.state.user,  # read by the session lookup of this request
         "card_notice": card_notice,
         "offer_signout": card_notice in OFFER_AFTER and len(listed["sessions"]) > 1,
         **listed,
+        **await keys_context(request, keys_notice),
         **await activity_context(request),
         **await notices_context(request),
         "notices_answer": notices_answer,

@@ -5,12 +5,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from server.flows import account
+from server.flows import account, key_signin
 from server.flows import signin as flow
-from server.flows.outcomes import Status
+from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
+from server.messages import message
 from server.web import (
     clear_cookie,
     client_of,
@@ -133,20 +134,23 @@ def _signed_in(request: Request, token: str, target: str) -> Response:
     return response
 
 
-def _code_page(request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int) -> Response:
+async def _code_page(
+    request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int
+) -> Response:
     headers = {"Retry-After": str(extra["wait"])} if extra.get("wait") else None
-    context = {"mode": mode, "error": error, **extra}
+    factors = await key_signin.factors(services(request), request.state.pending)
+    context = {"mode": mode, "error": error, "factors": factors, **extra}
     return _form_page(request, "two_factor", "partials/two_factor_form.html", context, status, headers)
 
 
 async def two_factor_page(request: Request) -> Response:
-    """The two-factor screen: a 6-digit code from the authenticator app."""
-    return _code_page(request, "code")
+    """The two-factor screen: "Use security key" with a key, a 6-digit code with the app."""
+    return await _code_page(request, "code")
 
 
 async def backup_code_page(request: Request) -> Response:
     """Use Backup Code: the 8-character recovery code instead of an app code."""
-    return _code_page(request, "backup")
+    return await _code_page(request, "backup")
 
 
 async def _second_factor(request: Request, mode: str) -> Response:
@@ -155,12 +159,18 @@ async def _second_factor(request: Request, mode: str) -> Response:
     code = field(form, "code", 64)
     client = client_of(request)
     pending = request.state.pending
+    target = _safe_next(request, field(form, "next", 512))
     if mode == "code":
         result = await flow.complete_with_code(svc, pending, code, client)
-        target = _safe_next(request, field(form, "next", 512))
+    elif mode == "key":
+        result = await key_signin.complete_with_key(svc, pending, field(form, "credential", 16 * 1024), client)
     else:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")
+    return await _after_second_factor(request, mode, result, target)
+
+
+async def _after_second_factor(request: Request, mode: str, result: Outcome, target: str) -> Response:
     if result.status is Status.OK and result.token:
         return _signed_in(request, result.token, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
@@ -169,9 +179,10 @@ async def _second_factor(request: Request, mode: str) -> Response:
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)
+    page = "backup" if mode == "backup" else "code"
     if result.status is Status.THROTTLED:
-        return _code_page(request, mode, error, status, wait=result.wait)
-    return _code_page(request, mode, error, status, attempts_left=result.attempts_left)
+        return await _code_page(request, page, error, status, wait=result.wait)
+    return await _code_page(request, page, error, status, attempts_left=result.attempts_left)
 
 
 async def two_factor_submit(request: Request) -> Response:
@@ -182,6 +193,20 @@ async def two_factor_submit(request: Request) -> Response:
 async def backup_code_submit(request: Request) -> Response:
     """Sign in with the backup code, which also turns 2FA off."""
     return await _second_factor(request, "backup")
+
+
+async def key_options(request: Request) -> Response:
+    """Use security key: the options for the browser (static/keys.js)."""
+    found = await key_signin.options(services(request), request.state.pending)
+    if isinstance(found, Outcome):
+        error, status = refusal(found.status, "key")
+        return JSONResponse({"error": message(error)}, status_code=status)
+    return JSONResponse(found)
+
+
+async def key_submit(request: Request) -> Response:
+    """Sign in with the security key's answer; a session starts only when it checks out."""
+    return await _second_factor(request, "key")
 
 
 async def cancel_signin(request: Request) -> Response:

@@ -73,7 +73,21 @@ POST_ROUTES = [r for r in routes() if isinstance(r, Route) and r.methods and "PO
 ORIGIN = "http://testserver"
 FUZZ_IP, OTHER_IP, VICTIM_IP = "10.0.0.20", "10.0.0.21", "10.0.0.22"
 STATES = ("signed_out", "half_signed_in", "signed_in", "signed_in_2fa")
-FIELD_NAMES = ("csrf_token", "username", "password", "code", "confirm", "token", "next", "then", "user_id", "user")
+FIELD_NAMES = (
+    "csrf_token",
+    "username",
+    "password",
+    "code",
+    "confirm",
+    "token",
+    "next",
+    "then",
+    "user_id",
+    "user",
+    "name",
+    "credential",
+    "confirmation",
+)
 FORM_KINDS = frozenset({"urlencoded", "raw_form", "multipart"})
 
 # What a request the fuzzer makes may change, beyond nothing at all (see ``unexplained_changes``):
@@ -83,7 +97,8 @@ FORM_KINDS = frozenset({"urlencoded", "raw_form", "multipart"})
 REFUSED_COLUMNS = {"sessions": frozenset({"last_seen_at"})}
 COUNTED_COLUMNS = {"sessions": frozenset({"last_seen_at", "notice"}), "pending_signins": frozenset({"attempts"})}
 # audit_head is the audit trail's chain head: it moves with every row appended to security_events.
-COUNTER_TABLES = frozenset({"throttle", "audit_head"})
+# key_challenges holds the security-key challenges the options routes issue (and any key route spends).
+COUNTER_TABLES = frozenset({"throttle", "audit_head", "key_challenges"})
 APPEND_ONLY_TABLES = frozenset({"security_events"})
 # Routes whose only proof is the CSRF token: ending this user's sessions, dropping this browser's
 # pending sign-in, opening an Enable dialog (a pending enrollment; the account does not change).
@@ -557,7 +572,7 @@ def unexplained_changes(before: Snapshot, after: Snapshot, sent: Sent, world: Wo
                     continue
             if table == "pending_signins" and sent.proven and sent.route == "cancel_signin" and row == pending:
                 continue
-            if table == "throttle" and sent.proven:
+            if table in ("throttle", "key_challenges") and sent.proven:
                 continue
             if table == "enrollments" and (
                 row["session_id"] in ended_sessions
@@ -625,9 +640,11 @@ async def send(spec: Spec, world: World, clock: FakeClock) -> None:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Throttle delays of a few hundredths of a second, so later inputs are still evaluated, not just 429."""
+    """Throttle delays of a few hundredths of a second, so later inputs are still evaluated, not just 429;
+    security keys offered (a public URL), so their routes run their checks rather than "unavailable"."""
     return dataclasses.replace(
         settings,
+        public_url="http://localhost",
         throttle_base_delay=0.01,
         password_max_delay=0.05,
         address_max_delay=0.05,

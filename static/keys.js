@@ -1,0 +1,149 @@
+// Mirox security keys (WebAuthn): the browser's half of each ceremony. No build step, no
+// inline script (strict CSP). Forms marked data-key-form are real forms: this script asks
+// the server for options (JSON), lets the browser talk to the key, puts the key's answer
+// into the form's hidden fields and submits it. Without this script the key options stay hidden.
+(function () {
+  "use strict";
+
+  if (!window.PublicKeyCredential || !navigator.credentials || !window.fetch) return;
+
+  function toBuffer(text) {
+    var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) base64 += "=";
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function toText(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function descriptors(list) {
+    return (list || []).map(function (item) {
+      return { type: item.type, id: toBuffer(item.id), transports: item.transports };
+    });
+  }
+
+  function creationOptions(options) {
+    var copy = Object.assign({}, options);
+    copy.challenge = toBuffer(options.challenge);
+    copy.user = Object.assign({}, options.user, { id: toBuffer(options.user.id) });
+    copy.excludeCredentials = descriptors(options.excludeCredentials);
+    return copy;
+  }
+
+  function requestOptions(options) {
+    var copy = Object.assign({}, options);
+    copy.challenge = toBuffer(options.challenge);
+    copy.allowCredentials = descriptors(options.allowCredentials);
+    return copy;
+  }
+
+  function credentialJSON(credential) {
+    var response = credential.response;
+    var out = {
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+      response: { clientDataJSON: toText(response.clientDataJSON) }
+    };
+    if (credential.authenticatorAttachment) out.authenticatorAttachment = credential.authenticatorAttachment;
+    if (response.attestationObject) {
+      out.response.attestationObject = toText(response.attestationObject);
+      if (response.getTransports) out.response.transports = response.getTransports();
+    }
+    if (response.authenticatorData) {
+      out.response.authenticatorData = toText(response.authenticatorData);
+      out.response.signature = toText(response.signature);
+      if (response.userHandle) out.response.userHandle = toText(response.userHandle);
+    }
+    return JSON.stringify(out);
+  }
+
+  // The options for this form, or null when the server answered something else (the password
+  // prompt of a stale session, say): then the form goes through as it is and the page says why.
+  function fetchOptions(form) {
+    var body = new FormData();
+    body.append("csrf_token", form.elements.csrf_token.value);
+    return fetch(form.getAttribute("data-options-url"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      var json = (response.headers.get("content-type") || "").indexOf("application/json") === 0;
+      if (!json) return null;
+      return response.json().then(function (data) {
+        if (!response.ok) throw new Error(data.error || "");
+        return data;
+      });
+    });
+  }
+
+  function setField(form, name, value) {
+    if (form.elements[name]) form.elements[name].value = value;
+  }
+
+  function codeTyped(form) {
+    var code = form.elements.code;
+    return code && code.value.trim() !== "";
+  }
+
+  function ceremony(form, options) {
+    var kind = form.getAttribute("data-key-form");
+    var confirm = Promise.resolve(null);
+    if (options.confirm && !codeTyped(form) && kind !== "signin" && kind !== "passkey") {
+      confirm = navigator.credentials.get({ publicKey: requestOptions(options.confirm) });
+    }
+    return confirm.then(function (confirmation) {
+      if (confirmation) setField(form, "confirmation", credentialJSON(confirmation));
+      if (kind === "add") return navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+      if (kind === "signin" || kind === "passkey") {
+        return navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+      }
+      return null;
+    }).then(function (credential) {
+      if (credential) setField(form, "credential", credentialJSON(credential));
+    });
+  }
+
+  function showError(form, text) {
+    var holder = form.querySelector("[data-key-error]");
+    if (!holder) return;
+    holder.textContent = text;
+    holder.hidden = false;
+    holder.focus && holder.focus();
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-key-form]")) return;
+    event.preventDefault();
+    var ui = form.closest("[data-keys-ui]");
+    var cancelled = ui ? ui.getAttribute("data-cancelled") : "";
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    fetchOptions(form).then(function (options) {
+      return options ? ceremony(form, options).then(function () { form.submit(); }) : form.submit();
+    }).catch(function (error) {
+      var domError = error && error.name && error.name !== "Error";
+      showError(form, domError || !error.message ? cancelled : error.message);
+      if (button) button.disabled = false;
+    });
+  });
+
+  function reveal() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-keys-ui]"), function (element) {
+      element.hidden = false;
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reveal);
+  else reveal();
+})();

@@ -1,0 +1,224 @@
+"""Security keys on the Profile page: adding (registration) and removing, over HTTP with a software key."""
+
+import json
+
+import pytest
+
+from server.settings import Settings
+from tests.keys import add_key, add_options, stored_keys, with_keys
+from tests.soft_key import SoftKey
+from tests.utils import (
+    BACKUP_DISPLAY,
+    add_user,
+    browser,
+    code,
+    event_kinds,
+    post,
+    shows,
+    sign_in,
+    signed_in_without_two_factor,
+    user_row,
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return with_keys(settings)
+
+
+async def test_a_key_alone_turns_two_factor_on_and_shows_the_backup_code(client, svc):
+    """A key added with 2FA off turns 2FA on and shows the single backup code once."""
+    await signed_in_without_two_factor(client, svc)
+    response = await add_key(client, SoftKey())
+    assert response.status_code == 200
+    assert shows(response.text, "keys.first")
+    assert BACKUP_DISPLAY.search(response.text)
+    row = await user_row(svc)
+    assert row["keys_enabled_at"] is not None and row["backup_code_hash"] is not None
+    profile = await client.get("/profile")
+    assert "Yellow YubiKey" in profile.text and "badge-on" in profile.text
+    assert {"key.added", "2fa.enabled"} <= set(await event_kinds(svc))
+
+
+async def test_with_the_app_on_adding_a_key_needs_a_current_code(client, svc, signed_in_with_2fa, clock):
+    """With the app set up, a key is added only with a current code from it."""
+    refused = await add_key(client, SoftKey())
+    assert refused.status_code == 422 and shows(refused.text, "key.format")
+    assert await stored_keys(svc) == []
+    added = await add_key(client, SoftKey(), code=code(signed_in_with_2fa.secret, clock))
+    assert added.status_code == 303
+    profile = await client.get(added.headers["location"])
+    assert shows(profile.text, "keys.added") and "Yellow YubiKey" in profile.text
+
+
+async def test_with_keys_only_adding_another_needs_a_registered_key(client, svc):
+    """With keys only, a second key is added only after a registered key confirms."""
+    await signed_in_without_two_factor(client, svc)
+    first = SoftKey()
+    await add_key(client, first)
+    refused = await add_key(client, SoftKey())
+    assert refused.status_code == 422 and len(await stored_keys(svc)) == 1
+    stranger = SoftKey()
+    refused = await add_key(client, SoftKey(), confirm_with=stranger)
+    assert refused.status_code == 422 and shows(refused.text, "key.invalid")
+    added = await add_key(client, SoftKey(), name="Spare", confirm_with=first)
+    assert added.status_code == 303
+    assert [k["name"] for k in await stored_keys(svc)] == ["Yellow YubiKey", "Spare"]
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [{"origin": "https://mirox-login.example"}, {"origin": "http://localhost:8080"}, {"rp_id": "evil.example"}],
+)
+async def test_a_key_made_for_another_origin_or_rp_id_is_refused(client, svc, lie):
+    """A registration signed for another origin or relying party (a phishing page) stores nothing."""
+    await signed_in_without_two_factor(client, svc)
+    response = await add_key(client, SoftKey(), **lie)
+    assert response.status_code == 422 and shows(response.text, "key.invalid")
+    assert await stored_keys(svc) == []
+    assert (await user_row(svc))["keys_enabled_at"] is None
+
+
+async def test_a_registration_cannot_be_replayed(client, svc):
+    """The same registration answer posted twice is refused the second time: its challenge is spent."""
+    await signed_in_without_two_factor(client, svc)
+    options = await add_options(client)
+    credential = SoftKey().create(options["publicKey"])
+    first = await post(client, "/profile/keys", {"credential": credential})
+    assert first.status_code == 200
+    again = await post(client, "/profile/keys", {"credential": credential, "code": "", "confirmation": ""})
+    assert again.status_code in (409, 422)
+    assert len(await stored_keys(svc)) == 1
+
+
+async def test_a_challenge_issued_to_another_session_is_refused(app, client, svc):
+    """A registration for a challenge issued to another session of the same account is refused."""
+    await signed_in_without_two_factor(client, svc)
+    async with browser(app, ip="10.0.0.7") as other:
+        assert (await sign_in(other)).status_code == 303
+        options = await add_options(other)
+    response = await post(client, "/profile/keys", {"credential": SoftKey().create(options["publicKey"])})
+    assert response.status_code == 409 and shows(response.text, "key.expired")
+    assert await stored_keys(svc) == []
+
+
+async def test_an_expired_challenge_is_refused(client, svc, clock):
+    """A registration answered after the challenge's lifetime is refused."""
+    await signed_in_without_two_factor(client, svc)
+    options = await add_options(client)
+    clock.advance(svc.settings.key_challenge_ttl + 1)
+    response = await post(client, "/profile/keys", {"credential": SoftKey().create(options["publicKey"])})
+    assert response.status_code in (403, 409)
+    assert await stored_keys(svc) == []
+
+
+def _bad_payloads() -> list[str]:
+    good = SoftKey().create({"challenge": "AAAA", "rp": {"id": "localhost"}, "user": {"id": "AAAA"}})
+    data = json.loads(good)
+    no_attestation = {**data, "response": {"clientDataJSON": data["response"]["clientDataJSON"]}}
+    return [
+        "",
+        "not json",
+        "[]",
+        "{}",
+        '{"response": 5}',
+        '{"id": "x", "response": {"clientDataJSON": "%%%"}}',
+        json.dumps(no_attestation),
+        json.dumps({**data, "id": "A" * 12000}),
+        "x" * 20000,
+    ]
+
+
+@pytest.mark.parametrize("payload", _bad_payloads())
+async def test_malformed_and_oversized_registrations_get_a_clear_4xx(client, svc, payload):
+    """A malformed or oversized key answer is a clear 4xx that stores nothing, never a 5xx."""
+    await signed_in_without_two_factor(client, svc)
+    await add_options(client)
+    response = await post(client, "/profile/keys", {"name": "k", "credential": payload})
+    assert 400 <= response.status_code < 500, response.text
+    assert await stored_keys(svc) == []
+
+
+async def test_removing_the_only_key_needs_it_and_turns_two_factor_off(client, svc):
+    """Remove confirms with a registered key; with the last key gone (and no app) 2FA is off."""
+    await signed_in_without_two_factor(client, svc)
+    key = SoftKey()
+    await add_key(client, key)
+    key_id = (await stored_keys(svc))[0]["id"]
+    refused = await post(client, "/profile/keys/remove", {"key": str(key_id)})
+    assert refused.status_code == 422 and len(await stored_keys(svc)) == 1
+    confirm = (await post(client, "/profile/keys/confirm-options")).json()["confirm"]
+    removed = await post(client, "/profile/keys/remove", {"key": str(key_id), "confirmation": key.get(confirm)})
+    assert removed.status_code == 303
+    assert await stored_keys(svc) == []
+    row = await user_row(svc)
+    assert row["keys_enabled_at"] is None and row["backup_code_hash"] is None
+    assert "key.removed" in await event_kinds(svc)
+
+
+async def test_another_users_key_cannot_confirm(app, client, svc):
+    """A key registered to another account does not confirm an action on this one."""
+    await signed_in_without_two_factor(client, svc)
+    mine = SoftKey()
+    await add_key(client, mine)
+    await add_user(svc, "bob")
+    theirs = SoftKey()
+    async with browser(app, ip="10.0.0.8") as bob:
+        assert (await sign_in(bob, "bob")).status_code == 303
+        assert (await add_key(bob, theirs)).status_code == 200
+    key_id = (await stored_keys(svc))[0]["id"]
+    confirm = (await post(client, "/profile/keys/confirm-options")).json()["confirm"]
+    refused = await post(client, "/profile/keys/remove", {"key": str(key_id), "confirmation": theirs.get(confirm)})
+    assert refused.status_code == 422 and shows(refused.text, "key.invalid")
+    assert len(await stored_keys(svc)) == 2
+
+
+async def test_a_counter_that_goes_back_is_refused_and_recorded(client, svc):
+    """A valid signature whose counter is not past the stored one (a cloned key) is refused and recorded."""
+    await signed_in_without_two_factor(client, svc)
+    key = SoftKey()
+    await add_key(client, key)
+    key_id = (await stored_keys(svc))[0]["id"]
+    key.counter = 0  # the clone reports the counter it was copied at
+    confirm = (await post(client, "/profile/keys/confirm-options")).json()["confirm"]
+    refused = await post(client, "/profile/keys/remove", {"key": str(key_id), "confirmation": key.get(confirm)})
+    assert refused.status_code == 422
+    assert len(await stored_keys(svc)) == 1
+    assert "key.counter_regressed" in await event_kinds(svc)
+
+
+async def test_removing_another_accounts_key_is_refused(app, client, svc):
+    """A key id of another account cannot be removed (404-like refusal, nothing changes)."""
+    await signed_in_without_two_factor(client, svc)
+    await add_user(svc, "bob")
+    async with browser(app, ip="10.0.0.8") as bob:
+        assert (await sign_in(bob, "bob")).status_code == 303
+        await add_key(bob, SoftKey())
+    key_id = (await stored_keys(svc))[0]["id"]
+    response = await post(client, "/profile/keys/remove", {"key": str(key_id)})
+    assert response.status_code == 409 and shows(response.text, "key.not_on")
+    assert len(await stored_keys(svc)) == 1
+
+
+@pytest.mark.parametrize(
+    ("public_url", "reason"),
+    [("", "keys.unavailable_unset"), ("http://mirox.plant.example", "keys.unavailable_insecure")],
+)
+async def test_without_a_usable_public_url_the_section_says_why(app, settings, clock, public_url, reason):
+    """Without MIROX_PUBLIC_URL, or over plain http on a non-localhost name, the section says why keys are unavailable."""
+    import dataclasses
+
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+    from server.services import open_services
+
+    plain = dataclasses.replace(settings, public_url=public_url)
+    async with LifespanManager(create_app(plain, clock=clock)) as other, browser(other) as b:
+        async with open_services(plain, clock=clock) as services:
+            await add_user(services)
+        assert (await sign_in(b)).status_code == 303
+        profile = await b.get("/profile")
+        assert shows(profile.text, reason) and "Add security key" not in profile.text
+        refused = await post(b, "/profile/keys/options")
+        assert refused.status_code == 409 and refused.json()["error"]
