@@ -75,6 +75,8 @@ def routes() -> list[BaseRoute]:
         *form("/signin", signin.signin_page, signin.signin_submit, "signin", PUBLIC),
         *form("/signin/two-factor", signin.two_factor_page, signin.two_factor_submit, "two_factor", PENDING),
         *form("/signin/backup-code", signin.backup_code_page, signin.backup_code_submit, "backup_code", PENDING),
+        route("/signin/passkey/options", signin.passkey_options, "passkey_options", PUBLIC, POST),
+        route("/signin/passkey", signin.passkey_submit, "passkey_signin", PUBLIC, POST),
         route("/signin/key/options", signin.key_options, "signin_key_options", PENDING, POST),
         route("/signin/key", signin.key_submit, "signin_key", PENDING, POST),
         route("/signin/cancel", signin.cancel_signin, "cancel_signin", PENDING, POST),

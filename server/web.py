@@ -215,6 +215,11 @@ def _csrf_binding(request: Request) -> str | None:
     return None
 
 
+def browser_binding(request: Request) -> str:
+    """What ties a signed-out browser's ceremony to it: the cookie its CSRF token is bound to ('' if none)."""
+    return _csrf_binding(request) or ""
+
+
 def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     """Load the session, enforce CSRF and the route's rule, then call ``endpoint``."""
     access = rule.access

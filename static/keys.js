@@ -1,7 +1,8 @@
 // Mirox security keys (WebAuthn): the browser's half of each ceremony. No build step, no
 // inline script (strict CSP). Forms marked data-key-form are real forms: this script asks
 // the server for options (JSON), lets the browser talk to the key, puts the key's answer
-// into the form's hidden fields and submits it. Without this script the key options stay hidden.
+// into the form's hidden fields and submits it. Without this script (or without WebAuthn in the
+// browser) the key options stay hidden and a note says that keys need JavaScript.
 (function () {
   "use strict";
 
@@ -138,12 +139,17 @@
     });
   });
 
+  // The key controls appear, and the "needs JavaScript" note goes, only where keys can work.
   function reveal() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-keys-ui]"), function (element) {
       element.hidden = false;
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-keys-off]"), function (element) {
+      element.hidden = true;
+    });
   }
 
+  document.addEventListener("htmx:after:swap", reveal);  // the section comes back in place after Enable or Disable
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reveal);
   else reveal();
 })();

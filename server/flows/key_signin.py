@@ -10,6 +10,7 @@ from typing import Any
 
 from server import keys_store, store
 from server.auth import security_keys as mechanism
+from server.auth.tokens import token_hash
 from server.flows import signin
 from server.flows.outcomes import Outcome, Status
 from server.flows.security_keys import issue, relying_party, verify_key
@@ -67,3 +68,39 @@ async def complete_with_key(svc: Services, pending: store.PendingSignin, payload
             return Outcome(Status.EXPIRED) if left <= 0 else Outcome(Status.INVALID, attempts_left=left)
         return Outcome(Status.INVALID, attempts_left=left) if left > 0 else Outcome(Status.EXHAUSTED)
     return await signin.finish_second_factor(svc, pending, user, client, "security_key")
+
+
+# ---- passkey sign-in (MIROX_PASSKEY_SIGNIN) ---------------------------------------------------
+
+
+def passkeys_offered(svc: Services) -> bool:
+    """Whether the sign-in page offers "Sign in with a security key" (the setting, and keys work here)."""
+    return svc.settings.passkey_signin and relying_party(svc) is not None
+
+
+def browser_binding(browser: str) -> str:
+    """A passkey ceremony belongs to the browser that asked (its CSRF cookie, hashed)."""
+    return f"browser:{token_hash(browser)}"
+
+
+async def passkey_options(svc: Services, browser: str) -> dict[str, Any] | Outcome:
+    """Sign in with a security key: any discoverable key of this server, with its PIN (user verification)."""
+    rp = relying_party(svc)
+    if rp is None or not svc.settings.passkey_signin or not browser:
+        return Outcome(Status.UNAVAILABLE)
+    challenge = await issue(svc, "passkey", browser_binding(browser), None)
+    return {"publicKey": mechanism.authentication_options(rp, challenge, [], user_verification=True)}
+
+
+async def complete_with_passkey(svc: Services, browser: str, payload: str, client: Client) -> Outcome:
+    """Password and code in one: a verified key (PIN included) of an enabled account starts a session."""
+    if not passkeys_offered(svc) or not browser:
+        return Outcome(Status.UNAVAILABLE)
+    found = await verify_key(svc, payload, "passkey", browser_binding(browser), client, user_verification=True)
+    if isinstance(found, Outcome):
+        return found
+    user = await store.get_user(svc.db, found.user_id)
+    if user is None or user.disabled_at is not None or not user.two_factor_on:
+        return Outcome(Status.INVALID)
+    token = await signin.begin_session(svc, user, client, factor="passkey")
+    return Outcome(Status.OK, user=user, token=token)

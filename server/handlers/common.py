@@ -86,6 +86,7 @@ async def done(request: Request, notice: str, *, sessions: bool = False) -> Resp
         await account.leave_notice(services(request), request.state.session, notice)
         return redirect(request, href(request, "profile") + ("#sessions" if sessions else "#security-card"))
     context = {**await card_context(request, None if sessions else notice), **await activity_context(request)}
+    context.update(await keys_context(request))  # the section offers the app's code once the app is set up
     if sessions:
         context.update(await sessions_context(request, notice))
     return render(request, "profile.html", "partials/updates.html", {**context, "update_sessions": sessions})

@@ -13,6 +13,7 @@ from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
 from server.messages import message
 from server.web import (
+    browser_binding,
     clear_cookie,
     client_of,
     field,
@@ -91,7 +92,8 @@ def _signin_page(
 ) -> Response:
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
     headers = {"Retry-After": str(wait)} if wait else None
-    context = {"error": error, "wait": wait, "notice": notice, "username": username}
+    passkeys = key_signin.passkeys_offered(services(request))
+    context = {"error": error, "wait": wait, "notice": notice, "username": username, "passkeys": passkeys}
     return _form_page(request, "signin", "partials/signin_form.html", context, status, headers)
 
 
@@ -207,6 +209,28 @@ async def key_options(request: Request) -> Response:
 async def key_submit(request: Request) -> Response:
     """Sign in with the security key's answer; a session starts only when it checks out."""
     return await _second_factor(request, "key")
+
+
+async def passkey_options(request: Request) -> Response:
+    """Sign in with a security key: the options for the browser (static/keys.js)."""
+    found = await key_signin.passkey_options(services(request), browser_binding(request))
+    if isinstance(found, Outcome):
+        error, status = refusal(found.status, "key")
+        return JSONResponse({"error": message(error)}, status_code=status)
+    return JSONResponse(found)
+
+
+async def passkey_submit(request: Request) -> Response:
+    """Sign in with a security key (its PIN included) instead of password and code."""
+    form = await read_form(request)
+    payload = field(form, "credential", 16 * 1024)
+    result = await key_signin.complete_with_passkey(
+        services(request), browser_binding(request), payload, client_of(request)
+    )
+    if result.status is Status.OK and result.token:
+        return _signed_in(request, result.token, _safe_next(request, field(form, "next", 512)))
+    error, status = refusal(result.status, "key")
+    return _signin_page(request, error, status)
 
 
 async def cancel_signin(request: Request) -> Response:

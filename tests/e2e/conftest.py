@@ -108,10 +108,14 @@ class Server:
             self.process.wait()
 
 
-def start_server(data_dir: Path, tries: int = 3) -> Server:
-    """Start ``python run.py`` on a free port and wait until /healthz answers."""
+def start_server(data_dir: Path, tries: int = 3, *, keys: bool = False) -> Server:
+    """Start ``python run.py`` on a free port and wait until /healthz answers.
+
+    ``keys``: security keys (and passkey sign-in) offered at ``http://localhost:PORT``, the address
+    the browser must then use (WebAuthn needs a host name, and plain http only on localhost).
+    """
     for attempt in range(1, tries + 1):
-        server = _launch(data_dir)
+        server = _launch(data_dir, keys=keys)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if server.process.poll() is not None:
@@ -132,18 +136,20 @@ def start_server(data_dir: Path, tries: int = 3) -> Server:
     raise AssertionError("unreachable")
 
 
-def _launch(data_dir: Path) -> Server:
+def _launch(data_dir: Path, *, keys: bool = False) -> Server:
     port = _free_port()
+    public = f"http://localhost:{port}"
+    extra = {"MIROX_PUBLIC_URL": public, "MIROX_PASSKEY_SIGNIN": "yes"} if keys else {}
     process = subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port), "--data-dir", str(data_dir)],
         cwd=REPO,
-        env=_environment(),
+        env={**_environment(), **extra},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    server = Server(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process)
+    server = Server(url=public if keys else f"http://127.0.0.1:{port}", data_dir=data_dir, process=process)
     threading.Thread(target=server._pump, daemon=True).start()
     return server
 
@@ -152,6 +158,14 @@ def _launch(data_dir: Path) -> Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the session; each test creates its own account on it."""
     s = start_server(tmp_path_factory.mktemp("server"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that offers security keys and passkey sign-in, at http://localhost:PORT."""
+    s = start_server(tmp_path_factory.mktemp("key-server"), keys=True)
     yield s
     s.stop()
 

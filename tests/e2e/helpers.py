@@ -85,7 +85,7 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
         page.goto("/signin")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def two_factor_step(page: Page) -> Locator:

@@ -31,6 +31,10 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     "two_factor_submit",
     "backup_code",
     "backup_code_submit",
+    "signin_key_options",  # the second factor itself: a security key (tests/http/test_security_key_signin.py)
+    "signin_key",
+    "passkey_options",  # passkey sign-in replaces password and code (tests/http/test_passkey_signin.py)
+    "passkey_signin",
     "cancel_signin",
     "setup",
     "setup_submit",
