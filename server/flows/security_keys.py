@@ -11,6 +11,7 @@ from typing import Any
 from server import audit, keys_store, store
 from server.auth import backup_codes
 from server.auth import security_keys as mechanism
+from server.flows import policy
 from server.flows.outcomes import Outcome, Status
 from server.flows.two_factor import verify_current_code
 from server.services import Client, Services
@@ -201,6 +202,7 @@ async def add_key(
     await _event(svc, "key.added", user, client, key=name)
     if code is not None:
         await audit.record(svc, "2fa.enabled", user=user, client=client, factor="security_key")
+        await policy.two_factor_turned_on(svc, user, client)  # the policy counts a key as 2FA
     return Outcome(Status.OK, backup_code=None if code is None else backup_codes.display(code))
 
 
@@ -219,4 +221,5 @@ async def remove_key(
     await _event(svc, "key.removed", user, client, key=keys[key_id].name)
     if len(keys) == 1 and not user.totp_on:
         await audit.record(svc, "2fa.disabled", user=user, client=client, factor="security_key")
+        await policy.two_factor_turned_off(svc, user)
     return Outcome(Status.OK)
