@@ -222,3 +222,19 @@ async def test_without_a_usable_public_url_the_section_says_why(app, settings, c
         assert shows(profile.text, reason) and "Add security key" not in profile.text
         refused = await post(b, "/profile/keys/options")
         assert refused.status_code == 409 and refused.json()["error"]
+
+
+async def test_a_key_meets_the_two_factor_policy(client, svc):
+    """Under a policy that requires 2FA, an account with a key alone meets it."""
+    from server import store
+    from server.auth.policy import Requirement, Scope
+    from server.flows import admin, policy
+
+    await signed_in_without_two_factor(client, svc)
+    await admin.set_policy(svc, Scope.EVERYONE, grace_days=7)
+    user = await store.get_user_by_key(svc.db, "alice")
+    assert (await policy.standing(svc, user)).requirement is Requirement.DUE
+    assert (await add_key(client, SoftKey())).status_code == 200
+    user = await store.get_user_by_key(svc.db, "alice")
+    assert (await policy.standing(svc, user)).requirement is Requirement.MET
+    assert "policy.met" in await event_kinds(svc)
