@@ -92,7 +92,8 @@ def routes() -> list[BaseRoute]:
         *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True),
         route("/profile/keys", security_keys.section, "security_keys", FRESH),
         route("/profile/keys/options", security_keys.add_options, "key_options", KEY_ACTION, POST),
-        route("/profile/keys/confirm-options", security_keys.confirm_options, "key_confirm_options", KEY_ACTION, POST),
+        # Only a challenge (for Remove, Check 2FA, New Backup Codes, Disable): the actions are what is guarded.
+        route("/profile/keys/confirm-options", security_keys.confirm_options, "key_confirm_options", USER, POST),
         route("/profile/keys", security_keys.add_submit, "key_add", KEY_ACTION, POST),
         route("/profile/keys/remove", security_keys.remove_submit, "key_remove", KEY_ACTION, POST),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),

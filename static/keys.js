@@ -139,6 +139,35 @@
     });
   });
 
+  // "Use security key" in a code prompt (Check 2FA, New Backup Codes, Disable): a touch of a
+  // registered key goes into the prompt's form, which is then submitted as usual (htmx or not).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-key-confirm]");
+    if (!button) return;
+    var form = button.closest("form");
+    var ui = button.closest("[data-keys-ui]");
+    button.disabled = true;
+    var body = new FormData();
+    body.append("csrf_token", form.elements.csrf_token.value);
+    fetch(button.getAttribute("data-key-confirm"), { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          if (!response.ok) throw new Error(data.error || "");
+          return navigator.credentials.get({ publicKey: requestOptions(data.confirm) });
+        });
+      })
+      .then(function (assertion) {
+        setField(form, "confirmation", credentialJSON(assertion));
+        if (form.elements.code) form.elements.code.required = false;
+        form.requestSubmit();
+      })
+      .catch(function (error) {
+        var domError = error && error.name && error.name !== "Error";
+        showError(form, domError || !error.message ? (ui ? ui.getAttribute("data-cancelled") : "") : error.message);
+        button.disabled = false;
+      });
+  });
+
   // The key controls appear, and the "needs JavaScript" note goes, only where keys can work.
   function reveal() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-keys-ui]"), function (element) {

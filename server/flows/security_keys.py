@@ -13,7 +13,7 @@ from server.auth import backup_codes
 from server.auth import security_keys as mechanism
 from server.flows import policy
 from server.flows.outcomes import Outcome, Status
-from server.flows.two_factor import verify_current_code
+from server.flows.two_factor import issue_backup_code, turn_off, verify_current_code
 from server.services import Client, Services
 
 logger = logging.getLogger("mirox")
@@ -222,4 +222,18 @@ async def remove_key(
     if len(keys) == 1 and not user.totp_on:
         await audit.record(svc, "2fa.disabled", user=user, client=client, factor="security_key")
         await policy.two_factor_turned_off(svc, user)
+    return Outcome(Status.OK)
+
+
+async def confirmed_card_action(
+    svc: Services, user: store.User, session: store.Session, action: str, assertion: str, client: Client
+) -> Outcome:
+    """Check 2FA, New Backup Codes or Disable confirmed by one of the account's keys instead of a code."""
+    found = await verify_key(svc, assertion, "confirm", session_binding(session), client)
+    if isinstance(found, Outcome):
+        return found
+    if action == "backup":
+        return await issue_backup_code(svc, user, client)
+    if action == "disable":
+        return await turn_off(svc, user, client)
     return Outcome(Status.OK)

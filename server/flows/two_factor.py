@@ -202,6 +202,11 @@ async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, cli
     outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
     if outcome.status is not Status.OK:
         return outcome
+    return await issue_backup_code(svc, user, client)
+
+
+async def issue_backup_code(svc: Services, user: store.User, client: Client) -> Outcome:
+    """A new backup code replaces the old one at once (after a second factor the caller checked)."""
     code = backup_codes.new_code()
     new_hash = await svc.hasher.hash(code)
     if not await store.replace_backup_code(svc.db, user.id, user.backup_code_hash, new_hash):
@@ -215,6 +220,11 @@ async def disable(svc: Services, user: store.User, raw_code: str, client: Client
     outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
     if outcome.status is not Status.OK:
         return outcome
+    return await turn_off(svc, user, client)
+
+
+async def turn_off(svc: Services, user: store.User, client: Client) -> Outcome:
+    """The app, the security keys and the backup code are deleted (after a second factor the caller checked)."""
     if not await store.disable_two_factor(svc.db, user.id):
         return Outcome(Status.NOT_ON)
     await _event(svc, user, "2fa.disabled", client)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.flows import security_keys
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import done, refusal
@@ -16,6 +17,8 @@ from server.messages import message
 from server.web import Endpoint, client_of, field, read_form, render_dialog, services
 
 STEPS = ("scan", "backup", "verify")
+KEY_ANSWER_LIMIT = 16 * 1024
+"""Longer than any key answer the mechanism accepts, so an oversized one is refused, not cut short."""
 
 
 def prompt(
@@ -101,15 +104,21 @@ def code_submit(action: str, route: str) -> Endpoint:
     run, success = CODE_ACTIONS[action]
 
     async def submit(request: Request) -> Response:
-        code = field(await read_form(request), "code", 64)
-        outcome = await run(services(request), request.state.user, code, client_of(request))
+        form = await read_form(request)
+        code, confirmation = field(form, "code", 64), field(form, "confirmation", KEY_ANSWER_LIMIT)
+        svc, user, client = services(request), request.state.user, client_of(request)
+        if confirmation:  # a touch of one of the account's security keys instead of a code
+            session = request.state.session
+            outcome = await security_keys.confirmed_card_action(svc, user, session, action, confirmation, client)
+        else:
+            outcome = await run(svc, user, code, client)
         if outcome.status is Status.OK:
             if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
                 return render_dialog(request, "partials/new_backup_code.html", {"backup_code": outcome.backup_code})
             return await done(request, success)
         if outcome.status is Status.NOT_ON:
             return await done(request, "card.not_on")
-        error, status = refusal(outcome.status, "code")
+        error, status = refusal(outcome.status, "key" if confirmation else "code")
         return prompt(request, action, route, error, status, wait=outcome.wait)
 
     submit.__name__ = f"{action}_submit"

@@ -202,3 +202,17 @@ def test_axe_finds_no_serious_problems_with_keys(new_context: ContextFactory, ke
     sign_in(page, user)
     expect(two_factor_step(page).get_by_role("button", name="Use security key")).to_be_visible()
     expect_accessible(page, "two-factor step with Use security key")
+
+
+def test_disable_with_a_key_turns_everything_off(key_page: Page, user: str) -> None:
+    """With keys only, Disable is confirmed by touching the key in its dialog; 2FA is off afterwards."""
+    page = key_page
+    VirtualKey(page)
+    signed_in_on_profile(page, user)
+    add_security_key(page)
+    page.get_by_role("link", name="Done").click()
+    security_card(page).get_by_role("button", name="Disable", exact=True).click()
+    prompt = page.get_by_role("dialog", name="Disable two-factor authentication")
+    prompt.get_by_role("button", name="Use security key").click()
+    expect(security_card(page).get_by_text("Disabled", exact=True)).to_be_visible()
+    expect(keys_section(page).get_by_role("listitem")).to_have_count(0)

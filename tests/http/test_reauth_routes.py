@@ -32,7 +32,6 @@ def test_the_sensitive_actions_are_fresh_and_check_2fa_is_not():
     assert {r.name for r in FRESH} == {
         "security_keys",
         "key_options",
-        "key_confirm_options",
         "key_add",
         "key_remove",
         "enable_2fa",

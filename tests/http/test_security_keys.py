@@ -238,3 +238,47 @@ async def test_a_key_meets_the_two_factor_policy(client, svc):
     user = await store.get_user_by_key(svc.db, "alice")
     assert (await policy.standing(svc, user)).requirement is Requirement.MET
     assert "policy.met" in await event_kinds(svc)
+
+
+async def confirm_with(client, key: SoftKey) -> str:
+    """A touch of ``key`` for the Security card's code prompts (as static/keys.js sends it)."""
+    options = (await post(client, "/profile/keys/confirm-options")).json()["confirm"]
+    return key.get(options)
+
+
+async def test_with_keys_only_disable_is_confirmed_by_a_key_and_turns_everything_off(client, svc):
+    """Disable, confirmed by a registered key, turns 2FA off: keys and backup code gone."""
+    await signed_in_without_two_factor(client, svc)
+    key = SoftKey()
+    await add_key(client, key)
+    stranger = await confirm_with(client, SoftKey())
+    refused = await post(client, "/profile/2fa/disable", {"confirmation": stranger})
+    assert refused.status_code == 422 and shows(refused.text, "key.invalid")
+    done = await post(client, "/profile/2fa/disable", {"confirmation": await confirm_with(client, key)})
+    assert done.status_code == 303
+    assert await stored_keys(svc) == []
+    row = await user_row(svc)
+    assert row["keys_enabled_at"] is None and row["backup_code_hash"] is None
+    assert "2fa.disabled" in await event_kinds(svc)
+
+
+async def test_with_keys_only_new_backup_codes_is_confirmed_by_a_key(client, svc):
+    """New Backup Codes, confirmed by a registered key, shows a new code and replaces the old one."""
+    await signed_in_without_two_factor(client, svc)
+    key = SoftKey()
+    first = BACKUP_DISPLAY.search((await add_key(client, key)).text).group(0)
+    before = (await user_row(svc))["backup_code_hash"]
+    response = await post(client, "/profile/2fa/backup-code", {"confirmation": await confirm_with(client, key)})
+    assert response.status_code == 200 and shows(response.text, "card.new_backup")
+    assert BACKUP_DISPLAY.search(response.text).group(0) != first
+    assert (await user_row(svc))["backup_code_hash"] != before
+
+
+async def test_with_the_app_disable_turns_the_keys_off_too(client, svc, signed_in_with_2fa, clock):
+    """Disable with a current app code removes the security keys as well."""
+    await add_key(client, SoftKey(), code=code(signed_in_with_2fa.secret, clock))
+    clock.advance(30)
+    done = await post(client, "/profile/2fa/disable", {"code": code(signed_in_with_2fa.secret, clock)})
+    assert done.status_code == 303
+    assert await stored_keys(svc) == []
+    assert (await user_row(svc))["keys_enabled_at"] is None
