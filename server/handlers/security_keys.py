@@ -51,13 +51,13 @@ async def _form(request: Request) -> dict[str, str]:
     }
 
 
-async def _after(request: Request, outcome: Outcome, notice: str) -> Response:
+async def _after(request: Request, outcome: Outcome, notice: str, form: dict[str, str]) -> Response:
     if outcome.status is Status.OK:
         if outcome.backup_code is not None:  # this key turned 2FA on: the backup code, shown once
             return render_dialog(request, "partials/key_backup_code.html", {"backup_code": outcome.backup_code})
         await account.leave_notice(services(request), request.state.session, notice)
         return redirect(request, href(request, "profile") + "#security-keys")
-    key, status = refusal(outcome.status, "key")
+    key, status = refusal(outcome.status, "code" if form["code"].strip() else "key")  # what confirmed it
     return error_page(request, status, key)
 
 
@@ -65,7 +65,7 @@ async def add_submit(request: Request) -> Response:
     """Add security key, step 2: store the key the browser created."""
     form = await _form(request)
     outcome = await flow.add_key(services(request), request.state.user, request.state.session, form, client_of(request))
-    return await _after(request, outcome, "keys.added")
+    return await _after(request, outcome, "keys.added", form)
 
 
 async def remove_submit(request: Request) -> Response:
@@ -75,4 +75,4 @@ async def remove_submit(request: Request) -> Response:
     outcome = await flow.remove_key(
         services(request), request.state.user, request.state.session, key_id, form, client_of(request)
     )
-    return await _after(request, outcome, "keys.removed")
+    return await _after(request, outcome, "keys.removed", form)

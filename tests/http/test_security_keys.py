@@ -18,6 +18,7 @@ from tests.utils import (
     sign_in,
     signed_in_without_two_factor,
     user_row,
+    wrong_code,
 )
 
 
@@ -44,6 +45,9 @@ async def test_with_the_app_on_adding_a_key_needs_a_current_code(client, svc, si
     """With the app set up, a key is added only with a current code from it."""
     refused = await add_key(client, SoftKey())
     assert refused.status_code == 422 and shows(refused.text, "key.format")
+    assert await stored_keys(svc) == []
+    wrong = await add_key(client, SoftKey(), code=wrong_code(signed_in_with_2fa.secret, clock))
+    assert wrong.status_code == 422 and shows(wrong.text, "code.invalid")
     assert await stored_keys(svc) == []
     added = await add_key(client, SoftKey(), code=code(signed_in_with_2fa.secret, clock))
     assert added.status_code == 303
