@@ -203,3 +203,9 @@ async def test_without_a_cookie_domain_the_session_cookie_stays_host_only(app, s
         session = next(c for c in response.headers.get_list("set-cookie") if "mirox_session=" in c)
         assert session.startswith("__Host-mirox_session=") and "Domain" not in session
         assert (await b.get(VERIFY)).headers["remote-user"] == "alice"
+
+
+async def test_the_csp_lets_sign_in_forms_redirect_to_protected_apps_only(client):
+    """``form-action`` (which browsers apply to a form's redirect) adds the listed domains, any port, no other host."""
+    policy = (await client.get("/signin")).headers["content-security-policy"]
+    assert "form-action 'self' plant.example:* *.plant.example:*;" in policy
