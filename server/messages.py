@@ -8,7 +8,11 @@ MESSAGES: dict[str, str] = {
     # sign-in
     "signin.invalid": "That username and password do not match. Check both and try again.",
     "signin.missing": "Enter your username and password.",
-    "signin.throttled": "Too many failed attempts. Wait {seconds} seconds, then try again.",
+    "signin.throttled": "Too many failed attempts for this account. Wait {wait}, then try again.",
+    "signin.throttled_address": (
+        "Too many failed sign-in attempts from this computer or network (others may share it). "
+        "Wait {wait}, then try again."
+    ),
     "signin.expired": "Your sign-in took too long or was interrupted. Sign in again with your password.",
     "signin.too_many_codes": "Too many wrong codes. Sign in again with your password.",
     "signin.signed_out": "You are signed out.",
@@ -29,7 +33,7 @@ MESSAGES: dict[str, str] = {
         "The service is misconfigured and cannot check codes right now. Contact your administrator."
     ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
-    "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
+    "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
     # enrollment
@@ -127,6 +131,16 @@ EVENTS: dict[str, str] = {
 }
 
 
+def duration(seconds: int) -> str:
+    """A wait as people say it: "1 second", "45 seconds", and whole minutes (rounded up) from 2 minutes on."""
+    if seconds >= 120:
+        return f"{-(-seconds // 60)} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
+
+
 def message(key: str, **params: object) -> str:
-    """The text for ``key``, with ``{placeholders}`` filled in."""
+    """The text for ``key``, with ``{placeholders}`` filled in; ``seconds=`` fills ``{wait}`` in words."""
+    seconds = params.get("seconds")
+    if isinstance(seconds, int):  # templates pass it for every error, most have no wait
+        params["wait"] = duration(seconds)
     return MESSAGES[key].format(**params) if params else MESSAGES[key]

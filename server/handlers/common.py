@@ -19,6 +19,7 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.INVALID: ("invalid", 422),
     Status.REUSED: ("reused", 422),
     Status.THROTTLED: ("throttled", 429),
+    Status.ADDRESS_THROTTLED: ("throttled_address", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,

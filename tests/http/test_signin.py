@@ -160,7 +160,8 @@ async def test_address_is_throttled_across_usernames(client, other_client, svc, 
     assert len(statuses) > settings.password_free_attempts + 1, "one name per guess: the account limit is not it"
     assert set(statuses[:-1]) == {422}
     assert int(response.headers["retry-after"]) >= 1
-    assert shows(response.text, "signin.throttled", seconds=int(response.headers["retry-after"]))
+    assert shows(response.text, "signin.throttled_address", seconds=int(response.headers["retry-after"]))
+    assert "from this computer or network" in response.text, "a shared address: the message must not blame the person"
     assert (await sign_in(client)).status_code == 429, "the address waits, whatever the name"
     assert (await sign_in(other_client)).status_code == 303
 
