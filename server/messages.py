@@ -36,6 +36,11 @@ MESSAGES: dict[str, str] = {
     "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
+    "signin.lost_both": (
+        "Lost both your phone and your backup code? Ask {contact} to turn two-factor authentication off "
+        "for your account (with the command run.py user reset-2fa). Then sign in with your password alone "
+        "and set it up again."
+    ),
     # enrollment
     "enroll.expired": "This setup has expired or was replaced by a newer one. Click Enable to start again.",
     "enroll.already_on": "Two-factor authentication is already on.",

@@ -159,6 +159,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "href": lambda name, query=None, **p: href(request, name, query, **p),
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
+        "help_contact": services(request).settings.help_contact,
     }
 
 
