@@ -17,6 +17,7 @@ MESSAGES: dict[str, str] = {
     "signin.too_many_codes": "Too many wrong codes. Sign in again with your password.",
     "signin.signed_out": "You are signed out.",
     "signin.session_ended": "Your session has ended. Sign in again to continue.",
+    "signin.account_created": "Account created. Sign in with your new username and password.",
     # first start
     "setup.invalid_link": "This setup link is invalid or was already used. Use the link printed on the server console.",
     "setup.username": "Choose a username of 1 to 64 letters, digits, dots, dashes or underscores.",
@@ -68,6 +69,14 @@ MESSAGES: dict[str, str] = {
     "prompt.disable.submit": "Disable 2FA",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
+    "reauth.for": "To {action}, confirm that you are {user}.",
+    # what a password prompt continues, by the name of its fresh route (tests walk the route table)
+    "reauth.action.enable_2fa": "turn on two-factor authentication",
+    "reauth.action.new_backup_code": "issue a new backup code",
+    "reauth.action.new_backup_code_submit": "issue a new backup code",
+    "reauth.action.disable_2fa": "turn off two-factor authentication",
+    "reauth.action.disable_2fa_submit": "turn off two-factor authentication",
+    "reauth.action.sessions_signout_others": "sign out all your other sessions",
     "reauth.invalid": "That password is not correct.",
     # sessions
     "sessions.signed_out_one": "That session is signed out.",

@@ -2,7 +2,7 @@
 
 import re
 
-from server import audit, store
+from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
@@ -166,3 +166,10 @@ async def leave_notice(svc: Services, session: store.Session, notice: str) -> No
 
 async def take_notice(svc: Services, session: store.Session) -> str | None:
     return await store.take_notice(svc.db, session)
+
+
+async def standing_card_notice(svc: Services, user: store.User) -> str | None:
+    """The Security card's lasting notice: "2FA is off because you used your backup code", until 2FA is on again."""
+    if user.two_factor_on:
+        return None
+    return "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None

@@ -201,6 +201,17 @@ async def test_sign_in_returns_to_the_page_asked_for(client, svc):
     assert signed_in.headers["location"] == "/profile"
 
 
+@pytest.mark.parametrize("password", ["", "a wrong password"])
+async def test_a_refused_password_keeps_the_page_asked_for(client, svc, password):
+    """A wrong or missing password shows the form again with the same ``next``; the right one then leads there."""
+    await add_user(svc)
+    refused = await try_password(client, "alice", password, next="/profile")
+    assert refused.status_code == 422
+    assert 'name="next" value="/profile"' in refused.text
+    signed_in = await try_password(client, "alice", PASSWORD, next="/profile")
+    assert signed_in.headers["location"] == "/profile"
+
+
 @pytest.mark.parametrize(
     "target",
     [
