@@ -120,7 +120,13 @@ async def reauthenticate(
     refused = await throttling.claim_password_attempt(svc, keys, now)
     if refused is not None:
         await audit.record(
-            svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": refused.wait}
+            svc,
+            "reauth",
+            user=user,
+            client=client,
+            outcome="throttled",
+            factor="password",
+            detail={"wait": refused.wait},
         )
         return False, refused
     ok, _ = await svc.hasher.verify(user.password_hash, password)
@@ -172,4 +178,6 @@ async def standing_card_notice(svc: Services, user: store.User) -> str | None:
     """The Security card's lasting notice: "2FA is off because you used your backup code", until 2FA is on again."""
     if user.two_factor_on:
         return None
-    return "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None
+    return (
+        "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None
+    )

@@ -63,7 +63,7 @@ async def test_profile_after_backup_signin_explains_that_two_factor_is_off(clien
 
 
 async def test_backup_used_notice_stays_until_two_factor_is_on_again(client, signed_out_with_2fa, clock):
-    """"2FA is off because you used your backup code" stays on every visit (and a new session) until 2FA is on again."""
+    """ "2FA is off because you used your backup code" stays on every visit (and a new session) until 2FA is on again."""
     await start_signin(client)
     await submit_backup_code(client, signed_out_with_2fa.backup_code)
     assert shows((await client.get(PROFILE)).text, "card.backup_used")

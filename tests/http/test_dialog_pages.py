@@ -10,9 +10,13 @@ from tests.utils import code, post
 
 async def test_new_backup_code_refreshes_the_activity_list(client, clock, signed_in_with_2fa):
     """The htmx answer of New Backup Codes also replaces the page's activity list, which then lists the new code."""
-    response = await post(client, "/profile/2fa/backup-code", {"code": code(signed_in_with_2fa.secret, clock)}, htmx=True)
+    response = await post(
+        client, "/profile/2fa/backup-code", {"code": code(signed_in_with_2fa.secret, clock)}, htmx=True
+    )
     assert response.status_code == 200
-    partial = re.search(r'<hx-partial hx-target="#activity" hx-swap="outerHTML">(.*?)</hx-partial>', response.text, re.S)
+    partial = re.search(
+        r'<hx-partial hx-target="#activity" hx-swap="outerHTML">(.*?)</hx-partial>', response.text, re.S
+    )
     assert partial, "the activity list is not part of the answer"
     assert EVENTS["2fa.new_backup"] in partial.group(1)
 

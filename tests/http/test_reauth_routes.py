@@ -74,7 +74,9 @@ async def test_every_fresh_route_refuses_a_stale_session(client, svc, clock, rou
     assert shows(response.text, "reauth.needed")
     action = message(f"reauth.action.{route.name}")
     assert shows(response.text, "reauth.for", action=action, user="alice"), "the prompt names the user and the action"
-    assert re.search(r'<input[^>]*name="username"[^>]*autocomplete="username"[^>]*value="alice"[^>]*readonly', response.text)
+    assert re.search(
+        r'<input[^>]*name="username"[^>]*autocomplete="username"[^>]*value="alice"[^>]*readonly', response.text
+    )
     assert f'name="then" value="{route.name}"' in response.text
     assert 'type="password"' in response.text
     assert (response.headers.get("HX-Retarget") == "#modal-root") is htmx

@@ -4,8 +4,11 @@ from server.messages import duration, message
 
 
 def test_one_second_is_singular():
-    """"Wait 1 second", never "Wait 1 seconds"."""
-    assert message("signin.throttled", seconds=1) == "Too many failed attempts for this account. Wait 1 second, then try again."
+    """ "Wait 1 second", never "Wait 1 seconds"."""
+    assert (
+        message("signin.throttled", seconds=1)
+        == "Too many failed attempts for this account. Wait 1 second, then try again."
+    )
     assert duration(1) == "1 second"
 
 
