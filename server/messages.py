@@ -100,6 +100,10 @@ MESSAGES: dict[str, str] = {
     "reauth.action.disable_2fa": "turn off two-factor authentication",
     "reauth.action.disable_2fa_submit": "turn off two-factor authentication",
     "reauth.action.sessions_signout_others": "sign out all your other sessions",
+    "reauth.action.security_keys": "manage your security keys",
+    "reauth.action.key_options": "add a security key",
+    "reauth.action.key_add": "add a security key",
+    "reauth.action.key_remove": "remove a security key",
     "reauth.invalid": "That password is not correct.",
     # sessions
     "sessions.signed_out_one": "That session is signed out.",
