@@ -13,6 +13,7 @@ MESSAGES: dict[str, str] = {
     "signin.too_many_codes": "Too many wrong codes. Sign in again with your password.",
     "signin.signed_out": "You are signed out.",
     "signin.session_ended": "Your session has ended. Sign in again to continue.",
+    "signin.busy": "The sign-in service is busy. Try again in {seconds} seconds.",
     # first start
     "setup.invalid_link": "This setup link is invalid or was already used. Use the link printed on the server console.",
     "setup.username": "Choose a username of 1 to 64 letters, digits, dots, dashes or underscores.",
@@ -29,6 +30,7 @@ MESSAGES: dict[str, str] = {
         "The service is misconfigured and cannot check codes right now. Contact your administrator."
     ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
+    "code.busy": "The sign-in service is busy. Try again in {seconds} seconds.",
     "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
@@ -60,6 +62,8 @@ MESSAGES: dict[str, str] = {
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
     "reauth.invalid": "That password is not correct.",
+    "reauth.throttled": "Too many failed attempts. Wait {seconds} seconds, then try again.",
+    "reauth.busy": "The sign-in service is busy. Try again in {seconds} seconds.",
     # sessions
     "sessions.signed_out_one": "That session is signed out.",
     "sessions.signed_out_others": "All your other sessions are signed out.",

@@ -19,6 +19,7 @@ from databases import Database
 from server import db as database
 from server import metrics
 from server.audit_sinks import Sink, open_sink
+from server.auth.admission import HashQueue
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
@@ -47,6 +48,7 @@ class Services:
     clock: Callable[[], float]
     keyring: Keyring
     hasher: PasswordHasher
+    hash_queue: HashQueue
     csrf_key: bytes
     templates: jinja2.Environment
     audit_sink: Sink
@@ -98,6 +100,13 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                 clock=clock,
                 keyring=Keyring(keys),
                 hasher=hasher,
+                hash_queue=HashQueue(
+                    slots=settings.hash_threads,
+                    general=settings.hash_queue,
+                    known=settings.hash_known_queue,
+                    share=settings.hash_share,
+                    max_wait=settings.hash_max_wait,
+                ),
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
                 templates=_templates(),
                 audit_sink=sink,

@@ -5,7 +5,8 @@ import re
 from server import audit, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import throttling
+from server.flows import hashing, throttling
+from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -108,27 +109,33 @@ def needs_reauth(svc: Services, session: store.Session) -> bool:
 
 async def reauthenticate(
     svc: Services, user: store.User, session: store.Session, password: str, client: Client
-) -> tuple[bool, int]:
-    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled).
+) -> Outcome:
+    """Confirm the password again for a sensitive action: OK, INVALID, THROTTLED or BUSY (with the wait).
 
     It counts on the same counters as sign-in, the address's included: a success forgives the
     address what the account counted, so failures here must have cost the address too.
     """
     now = svc.clock()
-    keys = throttling.password_keys(svc, username_key(user.username), client)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
-    if wait is not None:
-        await audit.record(
-            svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
-        )
-        return False, wait
-    ok, _ = await svc.hasher.verify(user.password_hash, password)
+    key = username_key(user.username)
+    keys = throttling.password_keys(svc, key, client)
+    ticket = hashing.ticket(client, key)
+    try:
+        svc.hash_queue.check(ticket)  # busy before the attempt is counted
+        wait = await throttling.claim_password_attempt(svc, keys, now)
+        if wait is not None:
+            await audit.record(
+                svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
+            )
+            return Outcome(Status.THROTTLED, wait=wait)
+        ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     outcome = "success" if ok else "failure"
     await audit.record(svc, "reauth", user=user, client=client, outcome=outcome, factor="password")
-    return ok, 0
+    return Outcome(Status.OK if ok else Status.INVALID)
 
 
 async def sessions_of(svc: Services, user: store.User) -> list[store.Session]:

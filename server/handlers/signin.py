@@ -169,7 +169,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)
-    if result.status is Status.THROTTLED:
+    if result.status in (Status.THROTTLED, Status.BUSY):
         return _code_page(request, mode, error, status, wait=result.wait)
     return _code_page(request, mode, error, status, attempts_left=result.attempts_left)
 
