@@ -128,6 +128,7 @@ EVENTS: dict[str, str] = {
     "notice.disowned": "Reported a security notice as not you (other sessions signed out)",
     "admin.clear_flag": "Report cleared by an administrator",
     "password.changed": "Password changed",
+    "devices.forgotten": "Browsers that signed in before are no longer remembered",
 }
 
 

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from databases import Database
 from server import db as database
 from server import metrics
 from server.audit_sinks import Sink, open_sink
+from server.auth import device_cookie
 from server.auth.admission import HashQueue
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
@@ -37,6 +38,8 @@ class Client:
 
     ip: str
     user_agent: str
+    device: str | None = field(default=None, repr=False)
+    """The browser's device cookie, as sent (see ``server.auth.device_cookie``)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Services:
     hasher: PasswordHasher
     hash_queue: HashQueue
     csrf_key: bytes
+    device_key: bytes
     templates: jinja2.Environment
     audit_sink: Sink
 
@@ -108,6 +112,7 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                     max_wait=settings.hash_max_wait,
                 ),
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
+                device_key=device_cookie.derive_key(keys[0]),
                 templates=_templates(),
                 audit_sink=sink,
             )

@@ -56,6 +56,7 @@ class Settings:
     hash_known_queue: int = 8
     hash_share: int = 4
     hash_max_wait: float = 4.0
+    device_cookie_lifetime: float = 180 * 24 * 60 * 60
     max_body_bytes: int = 16 * 1024
     db_acquire_timeout: float = 3.0
     max_header_bytes: int = 8 * 1024
@@ -103,6 +104,7 @@ class Settings:
             "hash_known_queue",
             "hash_share",
             "hash_max_wait",
+            "device_cookie_lifetime",
             "max_body_bytes",
             "db_acquire_timeout",
             "max_header_bytes",

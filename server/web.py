@@ -74,7 +74,8 @@ def services(request: Request) -> Services:
 
 def client_of(request: Request) -> Client:
     ip = request.client.host if request.client else "unknown"
-    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
+    device = request.cookies.get(cookie_name(request, "device"))
+    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512], device=device)
 
 
 def is_htmx(request: Request) -> bool:

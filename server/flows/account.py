@@ -5,7 +5,7 @@ import re
 from server import audit, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import hashing, throttling
+from server.flows import hashing, known_devices, throttling
 from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
@@ -55,6 +55,7 @@ async def set_password(svc: Services, user: store.User, password: str) -> str | 
     if await store.set_password_hash(svc.db, user.id, new_hash):
         svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     await store.end_all_sessions(svc.db, user.id)  # whoever knew the old password is signed out
+    await known_devices.forget(svc, user)  # and their browsers are strangers again
     return None
 
 
@@ -117,8 +118,9 @@ async def reauthenticate(
     """
     now = svc.clock()
     key = username_key(user.username)
-    keys = throttling.password_keys(svc, key, client)
-    ticket = hashing.ticket(client, key)
+    device_id = await known_devices.recognize(svc, user, client.device)
+    keys = throttling.password_keys(svc, key, client, device_id)
+    ticket = hashing.ticket(client, key, known=device_id is not None)
     try:
         svc.hash_queue.check(ticket)  # busy before the attempt is counted
         wait = await throttling.claim_password_attempt(svc, keys, now)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server import audit, audit_store, store
-from server.flows import hashing, outcomes
+from server.flows import hashing, known_devices, outcomes
 from server.flows.account import MIN_PASSWORD, reauthenticate, username_key
 from server.services import Client, Services
 
@@ -88,6 +88,7 @@ async def change_password(
         return Outcome(Status.BUSY, "signin.busy", wait=busy.retry_after)
     await store.set_password_hash(svc.db, user.id, new_hash)
     ended = await audit_store.end_other_signins(svc.db, user.id, session.id)
+    await known_devices.forget(svc, user, client)
     await audit.record(
         svc, "password.changed", user=user, client=client, factor="password", detail={"sessions_ended": ended}
     )

@@ -8,7 +8,7 @@ from server.auth import backup_codes, totp
 from server.auth.admission import Ticket
 from server.auth.crypto import SealError
 from server.auth.tokens import new_token, token_hash
-from server.flows import hashing, throttling
+from server.flows import hashing, known_devices, throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.flows.two_factor import open_secret, replayed, secret_unreadable
@@ -19,18 +19,20 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     """Step 1: the password. Unknown names cost the same and read the same as wrong passwords.
 
     A client that could not start hashing soon is told the service is busy before its attempt
-    is counted (``Status.BUSY``), so a busy answer costs the person no free attempt.
+    is counted (``Status.BUSY``), so a busy answer costs the person no free attempt. A browser
+    with a device cookie of this account goes in the known lane and on its own counter.
     """
     now = svc.clock()
     key = username_key(username)
-    keys = throttling.password_keys(svc, key, client)
-    ticket = hashing.ticket(client, key)
+    user = await store.get_user_by_key(svc.db, key)
+    device_id = await known_devices.recognize(svc, user, client.device)
+    keys = throttling.password_keys(svc, key, client, device_id)
+    ticket = hashing.ticket(client, key, known=device_id is not None)
     try:
         svc.hash_queue.check(ticket)
     except hashing.Busy as busy:
         return Outcome(Status.BUSY, wait=busy.retry_after)
     wait = await throttling.claim_password_attempt(svc, keys, now)
-    user = await store.get_user_by_key(svc.db, key)
     if wait is not None:
         await audit.record(
             svc,
@@ -105,21 +107,22 @@ def _new_session(svc: Services, user: store.User, client: Client, notice: str | 
 
 
 async def _session_begun(
-    svc: Services, session: store.NewSession, user: store.User, client: Client, factor: str
-) -> None:
-    """Housekeeping after a session began: drop dead rows, record the sign-in and its last factor."""
+    svc: Services, session: store.NewSession, user: store.User, client: Client, factor: str, token: str
+) -> Outcome:
+    """After a session began: drop dead rows, record the sign-in and its last factor, remember the browser."""
     await store.purge_expired(svc.db, session.now, svc.settings.idle_timeout)
     await audit.record_signin(svc, user, client, factor)
+    device = await known_devices.remember(svc, user, client)
+    return Outcome(Status.OK, user=user, token=token, device_cookie=device)
 
 
 async def begin_session(
     svc: Services, user: store.User, client: Client, notice: str | None = None, factor: str = "password"
-) -> str:
-    """The last step: a new session with a new token (never a reused one)."""
+) -> Outcome:
+    """The last step: a new session with a new token (never a reused one), and a device cookie if new."""
     token, row = _new_session(svc, user, client, notice)
     await store.create_session(svc.db, row)
-    await _session_begun(svc, row, user, client, factor)
-    return token
+    return await _session_begun(svc, row, user, client, factor, token)
 
 
 async def _claim_code_attempt(
@@ -235,8 +238,7 @@ async def complete_with_backup_code(
         return await _failed(svc, user, left, client, "signin.failed_backup", "backup_code")
     await audit.record(svc, "2fa.backup_used", user=user, client=client, factor="backup_code")
     await throttling.code_accepted(svc, user.id)
-    await _session_begun(svc, session, user, client, "backup_code")
-    return Outcome(Status.OK, user=user, token=token)
+    return await _session_begun(svc, session, user, client, "backup_code", token)
 
 
 async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Outcome:
@@ -247,8 +249,7 @@ async def _finish(svc: Services, pending: store.PendingSignin, user: store.User,
 
 async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Outcome:
     await throttling.code_accepted(svc, user.id)
-    token = await begin_session(svc, user, client, factor="totp")
-    return Outcome(Status.OK, user=user, token=token)
+    return await begin_session(svc, user, client, factor="totp")
 
 
 async def cancel_second_factor(svc: Services, pending: store.PendingSignin) -> None:

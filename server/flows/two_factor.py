@@ -10,7 +10,7 @@ from server.auth import backup_codes, totp
 from server.auth.crypto import SEALED_PREFIX_LENGTH, SealError, key_id_of
 from server.auth.qr import qr_svg
 from server.auth.tokens import new_public_id
-from server.flows import hashing, throttling
+from server.flows import hashing, known_devices, throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.messages import message
@@ -241,6 +241,7 @@ async def admin_reset(svc: Services, user: store.User) -> bool:
     await store.cancel_enrollments(svc.db, user.id)
     changed = await store.disable_two_factor(svc.db, user.id)
     await audit.record(svc, "2fa.reset_by_admin", user=user, detail={"changed": changed})
+    await known_devices.forget(svc, user)
     return changed
 
 

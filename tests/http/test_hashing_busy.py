@@ -1,5 +1,6 @@
 """Sign-in storms: when hashing is busy, password and backup-code steps answer 503 at once with Retry-After."""
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -99,10 +100,11 @@ async def test_one_address_cannot_take_more_than_its_share(small_queue, owner):
 
 
 async def test_the_password_prompt_is_busy_too(small_queue, clock):
-    """The password prompt before a sensitive action answers 503 with Retry-After, counting no failure."""
+    """The password prompt of an unknown browser answers 503 with Retry-After, counting no failure."""
     svc: Services = app_services(small_queue)
     async with browser(small_queue) as b:
         await user_with_two_factor(b, svc, clock)
+        b.cookies.delete("mirox_device")  # a browser the queue does not know
         clock.advance(11 * 60)
         async with hashing_held(svc.hash_queue, LANE):
             response = await post(b, "/profile/reauth", {"password": PASSWORD, "then": "disable_2fa"}, htmx=True)
@@ -139,3 +141,20 @@ async def test_the_backup_code_step_is_busy_without_costing_an_attempt(small_que
         assert busy.status_code == 503
         assert shows(busy.text, "code.busy", seconds=retry_after(busy))
         assert (await submit_backup_code(b, enrolled.backup_code)).status_code == 303
+
+
+async def test_a_known_browser_is_served_while_the_general_lane_is_full(small_queue, owner):
+    """A browser that signed in to the account before queues in its own lane: a storm of strangers does not refuse it."""
+    svc = app_services(small_queue)
+    assert (await try_password(owner, password=PASSWORD)).status_code == 303
+    owner.cookies.delete("mirox_session")
+    async with hashing_held(svc.hash_queue, LANE):
+        async with browser(small_queue, ip="192.0.2.11") as stranger:
+            assert (await try_password(stranger, password=PASSWORD)).status_code == 503
+        attempt = asyncio.create_task(try_password(owner, password=PASSWORD))
+        for _ in range(1000):  # until the owner's sign-in waits in the known lane
+            if svc.hash_queue.in_flight > LANE or attempt.done():
+                break
+            await asyncio.sleep(0)
+        assert not attempt.done() and svc.hash_queue.in_flight == LANE + 1
+    assert (await attempt).status_code == 303
