@@ -1,12 +1,14 @@
-"""Tiny helpers for HTTP-level tests."""
+"""Tiny helpers for HTTP-level and command-line tests."""
 
 import asyncio
+import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 from server import store
 from server.auth import totp
@@ -358,6 +360,14 @@ async def signed_in(b: httpx.AsyncClient) -> bool:
         return False
     assert response.status_code == 200
     return True
+
+
+async def run_cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:
+    """``run.py ARGV`` with ``stdin`` piped in (the command line runs its own event loop, so in a thread)."""
+    from server import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return await asyncio.to_thread(cli.main, list(argv))
 
 
 def app_services(manager: object) -> Services:
