@@ -16,7 +16,7 @@ from typing import Any
 
 import argon2
 
-from bench import BenchError, rows, scale, seed, wrk
+from bench import BenchError, rows, scale, seed, storm, wrk
 from bench.plan import FULL, QUICK
 from bench.report import Row, machine, table, write_json
 from bench.rows import PRODUCTION, Context
@@ -31,9 +31,11 @@ def arguments() -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="everything small, under a minute (the CI smoke test)")
     p.add_argument("--json", type=Path, help="where to write the results (default bench/results/<time>.json)")
-    p.add_argument("--postgres", action="store_true", help="require PostgreSQL for row 4 (default: if reachable)")
-    p.add_argument("--database-url", help=f"PostgreSQL for row 4 (default {DEFAULT_POSTGRES})")
-    p.add_argument("--sqlite-only", action="store_true", help="row 4 on SQLite only")
+    p.add_argument(
+        "--postgres", action="store_true", help="require PostgreSQL for rows 4 and 7 (default: if reachable)"
+    )
+    p.add_argument("--database-url", help=f"PostgreSQL for rows 4 and 7 (default {DEFAULT_POSTGRES})")
+    p.add_argument("--sqlite-only", action="store_true", help="rows 4 and 7 on SQLite only")
     return p.parse_args()
 
 
@@ -49,7 +51,7 @@ def backends(args: argparse.Namespace) -> list[str]:
         return ["SQLite", "PostgreSQL"]
     if args.postgres or args.database_url:
         raise BenchError(f"PostgreSQL is not reachable at {url}")
-    say(f"PostgreSQL is not reachable at {url}: row 4 on SQLite only")
+    say(f"PostgreSQL is not reachable at {url}: rows 4 and 7 on SQLite only")
     return ["SQLite"]
 
 
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Row], str]:
     for backend in backends(args):
         say(f"row 4: {backend}, {plan.scale_small:,} and {plan.scale_large:,} users")
         results += scale.row_scale(plan, backend, world, password_hash, tmp, args.database_url or DEFAULT_POSTGRES)
+        say(f"row 7: {backend}, a sign-in flood from {plan.flood_in_flight} addresses")
+        results += storm.row_flood(plan, backend, tmp, args.database_url or DEFAULT_POSTGRES)
     return sorted(results, key=lambda r: r.row), stack
 
 

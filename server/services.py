@@ -6,6 +6,7 @@ Nothing here knows about HTTP: flows and the command line import this module, ne
 import hashlib
 import hmac
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -87,12 +88,17 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
     if database_file is not None:
         for warning in prepare_private_database(database_file, create_folder=settings.database_url == ""):
             logger.warning(warning)
+    started = time.perf_counter()
     hasher = metrics.MeasuredHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
         limit=settings.hash_threads,
     )
+    # The hasher made one hash at start: the queue's first estimate of a hash's time, with
+    # every hashing thread busy on the cores there are.
+    busy_share = max(1.0, settings.hash_threads / (os.cpu_count() or 1))
+    first_hash = (time.perf_counter() - started) * busy_share
     sink = open_sink(settings.audit_sink)
     try:
         async with database.opened(
@@ -110,6 +116,7 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                     known=settings.hash_known_queue,
                     share=settings.hash_share,
                     max_wait=settings.hash_max_wait,
+                    hash_seconds=first_hash,
                 ),
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
                 device_key=device_cookie.derive_key(keys[0]),

@@ -7,7 +7,10 @@ and everyone else ("general"); a slot that frees goes to the known lane first. A
 bounded number of requests (waiting or hashing), and within the general lane one address
 (an IPv4 address, an IPv6 /64) or one account holds at most ``share`` of them. A request that
 would not fit, or could not start within ``max_wait`` seconds at the measured hashing rate, is
-refused at once with ``Busy`` and the seconds after which trying again makes sense.
+refused at once with ``Busy`` and the seconds after which trying again makes sense. The
+measured time follows the hashes that finish and any running one that takes longer; should
+hashing still slow down under a request already waiting, it leaves the queue with ``Busy``
+after ``max_wait`` seconds instead of waiting on.
 """
 
 import asyncio
@@ -67,6 +70,7 @@ class HashQueue:
         self._clock = clock
         self.hash_seconds = hash_seconds
         self._running = 0
+        self._started: list[float] = []
         self._waiting: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
         self._in_lane: Counter[bool] = Counter()
         self._held: Counter[str] = Counter()
@@ -76,15 +80,20 @@ class HashQueue:
         """Requests admitted and not finished (waiting or hashing)."""
         return self._in_lane[True] + self._in_lane[False]
 
+    def _hash_time(self) -> float:
+        """The measured time of a hash, or longer when a hash running now has taken longer (hashing slowed)."""
+        now = self._clock()
+        return max([self.hash_seconds, *(now - started for started in self._started)])
+
     def _expected_wait(self, known: bool) -> float:
         """Seconds a new request of this lane would wait for a slot at the measured rate."""
         ahead = self._running + len(self._waiting[True]) + (0 if known else len(self._waiting[False]))
         queued = max(0, ahead - self._slots + 1)
-        return math.ceil(queued / self._slots) * self.hash_seconds
+        return math.ceil(queued / self._slots) * self._hash_time()
 
     def retry_after(self) -> int:
         """Whole seconds until the work admitted now is done (at least 1)."""
-        return max(1, math.ceil(self.in_flight / self._slots * self.hash_seconds))
+        return max(1, math.ceil(self.in_flight / self._slots * self._hash_time()))
 
     def check(self, ticket: Ticket) -> None:
         """Raise ``Busy`` now if this ticket would be refused (before work that should not be wasted)."""
@@ -113,9 +122,11 @@ class HashQueue:
         try:
             await self._take_slot(ticket.known)
             started = self._clock()
+            self._started.append(started)
             try:
                 yield
             finally:
+                self._started.remove(started)
                 self._measured(self._clock() - started)
                 self._release_slot()
         finally:
@@ -124,26 +135,32 @@ class HashQueue:
             self._held = +self._held  # drop the zero counts: addresses come and go
 
     async def _take_slot(self, known: bool) -> None:
+        """A free slot now, or one handed over within ``max_wait`` (else ``Busy``: hashing slowed down)."""
         if self._running < self._slots and not self._waiting[True] and not self._waiting[False]:
             self._running += 1
             return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[known].append(turn)
         try:
-            await turn
-        except asyncio.CancelledError:
+            async with asyncio.timeout(self._max_wait):
+                await turn
+        except (TimeoutError, asyncio.CancelledError) as gone:
             if turn.done() and not turn.cancelled():
                 self._release_slot()  # the slot came as the request went: pass it on
-            else:
+            elif turn in self._waiting[known]:
                 self._waiting[known].remove(turn)
+            if isinstance(gone, TimeoutError):
+                raise Busy(self.retry_after()) from None
             raise
 
     def _release_slot(self) -> None:
-        """Hand the slot to the next waiter, known browsers first; else free it."""
+        """Hand the slot to the next waiter still waiting, known browsers first; else free it."""
         for lane in (True, False):
-            if self._waiting[lane]:
-                self._waiting[lane].popleft().set_result(None)
-                return
+            while self._waiting[lane]:
+                turn = self._waiting[lane].popleft()
+                if not turn.done():  # a waiter cancelled a moment ago is skipped
+                    turn.set_result(None)
+                    return
         self._running -= 1
 
     def _measured(self, seconds: float) -> None:

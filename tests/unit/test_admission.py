@@ -170,3 +170,32 @@ async def test_a_request_that_leaves_while_waiting_gives_its_place_back():
     async with asyncio.timeout(1):
         async with q.admitted(Ticket.of("10.0.0.2", "y")):
             pass
+
+
+async def test_a_hash_running_longer_than_measured_counts_at_once():
+    """When a running hash has already taken longer than the average, estimates and Retry-After follow it."""
+    now = [0.0]
+    q = HashQueue(slots=1, general=4, known=1, share=4, max_wait=5.0, hash_seconds=0.5, clock=lambda: now[0])
+    async with holding(q) as held:
+        await held.enter("slow", Ticket.of("10.0.0.1", "x"))
+        q.check(Ticket.of("10.0.0.2", "y"))  # one hash ahead at 0.5 s: admitted
+        now[0] += 6.0  # hashing slowed down: the running one has taken 6 s so far
+        with pytest.raises(Busy) as refused:
+            q.check(Ticket.of("10.0.0.2", "y"))
+    assert refused.value.retry_after == 6
+
+
+async def test_a_waiter_leaves_with_busy_after_the_max_wait():
+    """A request admitted while hashing then stalls does not wait on: Busy after ``max_wait``, its place given back."""
+    q = HashQueue(slots=1, general=4, known=1, share=4, max_wait=0.05, hash_seconds=0.001)
+    async with holding(q) as held:
+        await held.enter("stalled", Ticket.of("10.0.0.1", "x"))
+        with pytest.raises(Busy):
+            async with asyncio.timeout(5):
+                async with q.admitted(Ticket.of("10.0.0.2", "y")):
+                    pass
+        assert q.in_flight == 1
+    assert q.in_flight == 0
+    async with asyncio.timeout(1):
+        async with q.admitted(Ticket.of("10.0.0.2", "y")):
+            pass
