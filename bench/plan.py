@@ -71,5 +71,5 @@ QUICK = Plan(
     scale_turns=1,
     scale_wrk_seconds=1,
     flood_in_flight=20,
-    flood_tail_seconds=3,
+    flood_tail_seconds=2,
 )

@@ -4,8 +4,10 @@ Every password, re-authentication and backup-code hash asks for a slot here befo
 start. A hashing slot is one of the hasher's threads, so the thread pool itself never queues.
 Requests wait in two lanes: browsers holding a valid device cookie of the account ("known")
 and everyone else ("general"); a slot that frees goes to the known lane first. A lane holds a
-bounded number of requests (waiting or hashing), and within the general lane one address
-(an IPv4 address, an IPv6 /64) or one account holds at most ``share`` of them. A request that
+bounded number of requests (waiting or hashing). Once the general lane is half full, one
+address (an IPv4 address, an IPv6 /64) or one account gets no more than ``share`` places in
+it, so whoever holds more cannot keep the other half from anyone else (below half, a lone
+client may use what nobody else wants: a proxy not yet configured, a burst). A request that
 would not fit, or could not start within ``max_wait`` seconds at the measured hashing rate, is
 refused at once with ``Busy`` and the seconds after which trying again makes sense. The
 measured time follows the hashes that finish and any running one that takes longer; should
@@ -104,9 +106,14 @@ class HashQueue:
     def _refusal(self, ticket: Ticket) -> Busy | None:
         """Why this ticket cannot be admitted now, if it cannot."""
         full = self._in_lane[ticket.known] >= (self._known if ticket.known else self._general)
-        over_share = not ticket.known and (
-            self._held["address:" + ticket.address] >= self._share
-            or self._held["account:" + ticket.account] >= self._share
+        contended = self._in_lane[False] >= self._general // 2
+        over_share = (
+            not ticket.known
+            and contended
+            and (
+                self._held["address:" + ticket.address] >= self._share
+                or self._held["account:" + ticket.account] >= self._share
+            )
         )
         if full or over_share or self._expected_wait(ticket.known) > self._max_wait:
             return Busy(self.retry_after())

@@ -61,15 +61,28 @@ async def test_a_full_general_lane_refuses_at_once_with_a_retry_after():
     assert refused.value.retry_after == 1
 
 
-async def test_one_address_holds_at_most_its_share():
-    """A third request from an address holding two places is refused; another address still gets in."""
-    q = queue(share=2)
+async def test_one_address_holds_at_most_its_share_once_the_lane_is_half_full():
+    """With the general lane half full, an address holding its share is refused; another address still gets in."""
+    q = queue(share=2)  # a general lane of 6
     async with holding(q) as held:
         await held.enter("a", Ticket.of("10.0.0.1", "x"))
         await held.enter("b", Ticket.of("10.0.0.1", "y"))
+        await held.enter("c", Ticket.of("10.0.0.3", "w"))
         with pytest.raises(Busy):
             q.check(Ticket.of("10.0.0.1", "z"))
         q.check(Ticket.of("10.0.0.2", "z"))
+
+
+async def test_a_lone_address_may_use_half_the_general_lane():
+    """Below half the lane nobody is kept waiting, so one address (a proxy, a burst) may go past its share."""
+    q = queue(share=1)  # a general lane of 6
+    async with holding(q) as held:
+        for n in range(3):
+            q.check(Ticket.of("10.0.0.1", f"user{n}"))
+            await held.enter(f"r{n}", Ticket.of("10.0.0.1", f"user{n}"))
+        with pytest.raises(Busy):
+            q.check(Ticket.of("10.0.0.1", "user9"))
+        q.check(Ticket.of("10.0.0.2", "user9"))
 
 
 async def test_an_ipv6_network_counts_as_one_address():
@@ -78,6 +91,7 @@ async def test_an_ipv6_network_counts_as_one_address():
     async with holding(q) as held:
         await held.enter("a", Ticket.of("2001:db8::1", "x"))
         await held.enter("b", Ticket.of("2001:db8::2", "y"))
+        await held.enter("c", Ticket.of("10.0.0.3", "w"))
         with pytest.raises(Busy):
             q.check(Ticket.of("2001:db8::ffff", "z"))
         q.check(Ticket.of("2001:db8:0:1::1", "z"))
@@ -89,6 +103,7 @@ async def test_one_account_holds_at_most_its_share():
     async with holding(q) as held:
         await held.enter("a", Ticket.of("10.0.0.1", "alice"))
         await held.enter("b", Ticket.of("10.0.0.2", "alice"))
+        await held.enter("c", Ticket.of("10.0.0.4", "bob"))
         with pytest.raises(Busy):
             q.check(Ticket.of("10.0.0.3", "alice"))
         q.check(Ticket.of("10.0.0.3", "bob"))
@@ -96,7 +111,7 @@ async def test_one_account_holds_at_most_its_share():
 
 async def test_shares_are_given_back():
     """Once its requests are done, an address may hash again."""
-    q = queue(share=1)
+    q = queue(share=1, general=2)
     async with holding(q) as held:
         await held.enter("a", Ticket.of("10.0.0.1", "x"))
         with pytest.raises(Busy):
