@@ -16,7 +16,7 @@ from typing import Any
 
 import argon2
 
-from bench import BenchError, rows, scale, seed, storm, wrk
+from bench import BenchError, forward_auth, rows, scale, seed, storm, wrk
 from bench.plan import FULL, QUICK
 from bench.report import Row, machine, table, write_json
 from bench.rows import PRODUCTION, Context
@@ -88,13 +88,22 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Row], str]:
             say(f"row {label}")
             found = measure(ctx)
             results += found if isinstance(found, list) else [found]
+        say("row 7: forward auth, SQLite")
+        results += forward_auth.rows(ctx, "SQLite")
     finally:
         main.stop()
+    postgres = args.database_url or DEFAULT_POSTGRES
     for backend in backends(args):
+        if backend == "PostgreSQL":
+            say("row 7: forward auth, PostgreSQL")
+            with scale.seeded_server(backend, 0, world, password_hash, tmp, postgres, layout=plan.main) as server:
+                pg = Context(plan=plan, world=world, server=server)
+                pg.wrk_get(forward_auth.verify_target(pg), 1)  # warm-up
+                results += forward_auth.rows(pg, backend)
         say(f"row 4: {backend}, {plan.scale_small:,} and {plan.scale_large:,} users")
-        results += scale.row_scale(plan, backend, world, password_hash, tmp, args.database_url or DEFAULT_POSTGRES)
-        say(f"row 7: {backend}, a sign-in flood from {plan.flood_in_flight} addresses")
-        results += storm.row_flood(plan, backend, tmp, args.database_url or DEFAULT_POSTGRES)
+        results += scale.row_scale(plan, backend, world, password_hash, tmp, postgres)
+        say(f"row 8: {backend}, a sign-in flood from {plan.flood_in_flight} addresses")
+        results += storm.row_flood(plan, backend, tmp, postgres)
     return sorted(results, key=lambda r: r.row), stack
 
 

@@ -27,9 +27,9 @@ class Plan:
     scale_turns: int
     scale_wrk_seconds: float
     flood_in_flight: int
-    """Row 7: wrong-password sign-ins in flight, each from its own loopback address."""
+    """Row 8: wrong-password sign-ins in flight, each from its own loopback address."""
     flood_tail_seconds: float
-    """Row 7: how long the flood goes on after the card is measured (the known browser signs in then)."""
+    """Row 8: how long the flood goes on after the card is measured (the known browser signs in then)."""
 
 
 FULL = Plan(

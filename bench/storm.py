@@ -1,4 +1,4 @@
-"""Row 7: a flood of wrong-password sign-ins from many addresses, per backend (``bench/flood.py``).
+"""Row 8: a flood of wrong-password sign-ins from many addresses, per backend (``bench/flood.py``).
 
 A fresh server with production settings (argon2 cost, hashing queue, connection cap raised
 above the flood's connections) and two accounts: bob's session is the Security card that
@@ -104,7 +104,7 @@ def row_flood(plan: Plan, backend: str, tmp: Path, pg_url: str) -> list[Row]:
     flood_text = ", ".join(f"{count:,} x {status}" for status, count in answer["statuses"].items())
     return [
         at_most(
-            "7a",
+            "8a",
             f"{backend}: card p99 during a {in_flight}-address sign-in flood ÷ idle",
             during.p99 / idle.p99,
             3,
@@ -114,7 +114,7 @@ def row_flood(plan: Plan, backend: str, tmp: Path, pg_url: str) -> list[Row]:
             flood=answer,
         ),
         at_most(
-            "7b",
+            "8b",
             f"{backend}: known browser's sign-in during the flood, seconds",
             known,
             5,

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -37,6 +37,9 @@ class Access(enum.Enum):
     PUBLIC = "public"
     PENDING = "pending"
     USER = "user"
+    FORWARD = "forward"
+    """A reverse proxy's question about its browser: the session is read, nothing is written or
+    set, no redirect; the endpoint answers for a missing session itself (401)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,17 @@ def over_https(request: Request) -> bool:
     return request.scope.get("scheme") == "https"
 
 
+def _cookie_domain(request: Request, base: str) -> str | None:
+    """``MIROX_COOKIE_DOMAIN`` for the session cookie (protected apps on sibling subdomains need it)."""
+    return (services(request).settings.cookie_domain or None) if base == "session" else None
+
+
 def cookie_name(request: Request, base: str) -> str:
-    """``__Host-`` names over https, so no subdomain or path can plant one."""
-    return f"__Host-mirox_{base}" if over_https(request) else f"mirox_{base}"
+    """``__Host-`` names over https, so no subdomain or path can plant one; a session cookie shared
+    with a cookie domain is ``__Secure-`` (Secure, but subdomains of that domain can set it)."""
+    if not over_https(request):
+        return f"mirox_{base}"
+    return f"__Secure-mirox_{base}" if _cookie_domain(request, base) else f"__Host-mirox_{base}"
 
 
 def set_cookie(response: Response, request: Request, base: str, value: str, max_age: int | None = None) -> None:
@@ -98,6 +109,7 @@ def set_cookie(response: Response, request: Request, base: str, value: str, max_
         value,
         max_age=max_age,
         path="/",
+        domain=_cookie_domain(request, base),
         secure=over_https(request),
         httponly=True,
         samesite="lax",
@@ -108,6 +120,7 @@ def clear_cookie(response: Response, request: Request, base: str) -> None:
     response.delete_cookie(
         cookie_name(request, base),
         path="/",
+        domain=_cookie_domain(request, base),
         secure=over_https(request),
         httponly=True,
         samesite="lax",
@@ -160,6 +173,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "href": lambda name, query=None, **p: href(request, name, query, **p),
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
+        "help_contact": services(request).settings.help_contact,
     }
 
 
@@ -216,6 +230,22 @@ def _csrf_binding(request: Request) -> str | None:
     return None
 
 
+def _return_to(request: Request) -> str | None:
+    """Where sign-in should lead back to: the page asked for, or the page the person was on.
+
+    An htmx request (a session that ended while the Profile page stayed open) and a plain form's
+    POST come from a page of this app; its address arrives as ``HX-Current-URL`` or ``Referer``.
+    Sign-in checks ``next`` again (``_safe_next``): only paths of this app are followed.
+    """
+    if request.method == "GET" and not is_htmx(request):
+        return request.url.path
+    source = request.headers.get("hx-current-url" if is_htmx(request) else "referer", "")
+    parts = urlsplit(source)
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return None
+    return parts.path
+
+
 def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     """Load the session, enforce CSRF and the route's rule, then call ``endpoint``."""
     access = rule.access
@@ -232,6 +262,8 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             found = await account.signed_in(svc, token, now)
             if found is not None:
                 request.state.session, request.state.user = found
+        if access is Access.FORWARD:
+            return await endpoint(request)
 
         binding = _csrf_binding(request)
         fresh_binding = None
@@ -248,7 +280,8 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
         if access is Access.USER and request.state.user is None:
             if await pending_signin_of(request) is not None:
                 return redirect(request, href(request, "two_factor"))
-            query = {"next": request.url.path} if request.method == "GET" else {}
+            back = _return_to(request)
+            query = {"next": back} if back else {}
             if token:
                 query["m"] = "session_ended"
             response = redirect(request, href(request, "signin", query or None))

@@ -2,7 +2,7 @@
 
 import re
 
-from server import audit, store
+from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
 from server.flows import hashing, known_devices, policy, throttling
@@ -126,12 +126,18 @@ async def reauthenticate(
     ticket = hashing.ticket(client, key, known=device_id is not None)
     try:
         svc.hash_queue.check(ticket)  # busy before the attempt is counted
-        wait = await throttling.claim_password_attempt(svc, keys, now)
-        if wait is not None:
+        refused = await throttling.claim_password_attempt(svc, keys, now)
+        if refused is not None:
             await audit.record(
-                svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
+                svc,
+                "reauth",
+                user=user,
+                client=client,
+                outcome="throttled",
+                factor="password",
+                detail={"wait": refused.wait},
             )
-            return Outcome(Status.THROTTLED, wait=wait)
+            return refused
         ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
     except hashing.Busy as busy:
         return Outcome(Status.BUSY, wait=busy.retry_after)
@@ -177,3 +183,12 @@ async def leave_notice(svc: Services, session: store.Session, notice: str) -> No
 
 async def take_notice(svc: Services, session: store.Session) -> str | None:
     return await store.take_notice(svc.db, session)
+
+
+async def standing_card_notice(svc: Services, user: store.User) -> str | None:
+    """The Security card's lasting notice: "2FA is off because you used your backup code", until 2FA is on again."""
+    if user.two_factor_on:
+        return None
+    return (
+        "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None
+    )

@@ -52,9 +52,11 @@ class Status(enum.Enum):
 CHECK_REFUSALS = {
     outcomes.Status.INVALID: (Status.WRONG_CURRENT, "password.current_wrong"),
     outcomes.Status.THROTTLED: (Status.THROTTLED, "signin.throttled"),
+    outcomes.Status.ADDRESS_THROTTLED: (Status.THROTTLED, "signin.throttled_address"),
     outcomes.Status.BUSY: (Status.BUSY, "signin.busy"),
 }
-"""How a refused check of the current password reads."""
+"""How a refused check of the current password reads: wrong, refused by the account's counter
+or by the address's, or hashing busy."""
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
         svc.hash_queue.check(ticket)
     except hashing.Busy as busy:
         return Outcome(Status.BUSY, wait=busy.retry_after)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
-    if wait is not None:
+    refused = await throttling.claim_password_attempt(svc, keys, now)
+    if refused is not None:
         await audit.record(
             svc,
             "signin.throttled",
@@ -41,9 +41,9 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
             client=client,
             outcome="throttled",
             factor="password",
-            detail={"wait": wait},
+            detail={"wait": refused.wait},
         )
-        return Outcome(Status.THROTTLED, wait=wait)
+        return refused
     usable = user is not None and user.disabled_at is None
     try:
         ok, needs_rehash = await hashing.verify(svc, ticket, user.password_hash if usable and user else None, password)

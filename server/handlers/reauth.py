@@ -25,8 +25,8 @@ async def reauth_submit(request: Request) -> Response:
     result = await account.reauthenticate(
         svc, request.state.user, request.state.session, field(form, "password", 1024), client_of(request)
     )
-    if result.status is not Status.OK:
-        error, status = refusal(result.status, "reauth")
+    if result.status is not Status.OK:  # a wrong password reads as such; the waits as at sign-in
+        error, status = refusal(result.status, "reauth" if result.status is Status.INVALID else "signin")
         return reauth_prompt(request, then, error, status, result.wait)
     request.state.session = dataclasses.replace(request.state.session, authenticated_at=svc.clock())
     return await resume(request, refused)

@@ -1,8 +1,6 @@
 """Sign-in pages: password, two-factor code, backup code, first-start setup, sign-out."""
 
-import re
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +9,7 @@ from server.flows import account
 from server.flows import signin as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
+from server.targets import safe_target
 from server.web import (
     clear_cookie,
     client_of,
@@ -29,47 +28,8 @@ SIGNIN_NOTICES = {
     "too_many_codes": "signin.too_many_codes",
     "signed_out": "signin.signed_out",
     "session_ended": "signin.session_ended",
+    "account_created": "signin.account_created",
 }
-
-
-_DECODE_ROUNDS = 4
-"""How many layers of percent-encoding ``next`` may carry before it is refused."""
-
-
-def _has_dot_segment(target: str) -> bool:
-    """Whether the path part holds a "." or ".." segment, percent-encoded (even repeatedly) or not.
-
-    Browsers resolve "/security/%2e%2e/x" to "/x": a prefix check alone would let ``next``
-    leave the root path. Undecodable nesting counts as a dot segment.
-    """
-    path = target.split("?", 1)[0].split("#", 1)[0]
-    for _ in range(_DECODE_ROUNDS):
-        if any(segment in (".", "..") for segment in re.split(r"[/\\]", path)):
-            return True
-        decoded = unquote(path)
-        if decoded == path:
-            return False
-        path = decoded
-    return True
-
-
-def _safe_next(request: Request, target: str) -> str:
-    """Only paths inside this app; never another host (open redirect), never outside the root path.
-
-    Printable ASCII only: browsers drop tabs and newlines from URLs ("/\\t/evil" becomes
-    "//evil"), and ``HX-Redirect`` carries the value unquoted in a header.
-    """
-    root = request.scope.get("root_path", "")
-    plain = target.isascii() and target.isprintable()
-    if (
-        plain
-        and target.startswith(root + "/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not _has_dot_segment(target)
-    ):
-        return target
-    return href(request, "home")
 
 
 def _form_page(
@@ -81,16 +41,25 @@ def _form_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A sign-in step: its form alone for htmx, else the one form page (titled ``page.<title>``)."""
-    context = {"title": f"page.{title}", "next": request.query_params.get("next", ""), **context}
+    query = request.query_params  # rd= is the protected app's URL that forward auth sends here (a proxy's name)
+    context = {"title": f"page.{title}", "next": query.get("next") or query.get("rd", ""), **context}
     return render(request, "form_page.html", partial, context, status, headers)
 
 
 def _signin_page(
-    request: Request, error: str | None = None, status: int = 200, username: str = "", wait: int = 0
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+    wait: int = 0,
+    next_url: str | None = None,
 ) -> Response:
+    """The sign-in form; a refused submit keeps the destination it carried (``next_url``)."""
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
     headers = {"Retry-After": str(wait)} if wait else None
     context = {"error": error, "wait": wait, "notice": notice, "username": username}
+    if next_url is not None:
+        context["next"] = next_url
     return _form_page(request, "signin", "partials/signin_form.html", context, status, headers)
 
 
@@ -108,14 +77,14 @@ async def signin_submit(request: Request) -> Response:
     svc = services(request)
     form = await read_form(request)
     username, password = field(form, "username", 64), field(form, "password", 1024)
-    next_url = _safe_next(request, field(form, "next", 512))
+    next_url = safe_target(request, field(form, "next", 512))
     if not username or not password:
-        return _signin_page(request, "signin.missing", 422, username)
+        return _signin_page(request, "signin.missing", 422, username, next_url=next_url)
     client = client_of(request)
     result = await flow.check_password(svc, username, password, client)
     if result.user is None:
         error, status = refusal(result.status, "signin")
-        return _signin_page(request, error, status, username, wait=result.wait)
+        return _signin_page(request, error, status, username, wait=result.wait, next_url=next_url)
     if result.status is Status.NEEDS_SECOND_FACTOR:
         token = await flow.begin_second_factor(svc, result.user, client)
         response = redirect(request, href(request, "two_factor", {"next": next_url}))
@@ -161,7 +130,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
     pending = request.state.pending
     if mode == "code":
         result = await flow.complete_with_code(svc, pending, code, client)
-        target = _safe_next(request, field(form, "next", 512))
+        target = safe_target(request, field(form, "next", 512))
     else:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")
@@ -228,4 +197,5 @@ async def setup_submit(request: Request) -> Response:
         return _setup_page(request, "", problem, 404)
     if problem:
         return _setup_page(request, token, problem, 422, username=username)
-    return redirect(request, href(request, "signin", {"next": href(request, "profile")}))
+    query = {"m": "account_created", "next": href(request, "profile")}
+    return redirect(request, href(request, "signin", query))

@@ -109,7 +109,7 @@ async def test_the_password_prompt_is_busy_too(small_queue, clock):
         async with hashing_held(svc.hash_queue, LANE):
             response = await post(b, "/profile/reauth", {"password": PASSWORD, "then": "disable_2fa"}, htmx=True)
         assert response.status_code == 503
-        assert shows(response.text, "reauth.busy", seconds=retry_after(response))
+        assert shows(response.text, "signin.busy", seconds=retry_after(response))
         assert await throttle_failures(svc.db, "password:account:alice") == 0
 
 
