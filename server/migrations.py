@@ -145,7 +145,12 @@ async def _v5_groups_and_policy(db: Database, dialect: Dialect) -> None:
     await db.execute(insert(tables.two_factor_policy).values(id=1, scope="nobody", changed_at=0.0))
 
 
-async def _v6_security_keys(db: Database, dialect: Dialect) -> None:
+async def _v6_devices(db: Database, dialect: Dialect) -> None:
+    """Device cookies: the browsers that signed in to an account before."""
+    await _create(db, tables.devices)
+
+
+async def _v7_security_keys(db: Database, dialect: Dialect) -> None:
     """WebAuthn security keys and their challenges; users get when their keys made 2FA on."""
     column = tables.users.c.keys_enabled_at
     await db.execute(text(f"ALTER TABLE users ADD COLUMN keys_enabled_at {column.type.compile(dialect=dialect)}"))
@@ -159,7 +164,8 @@ STEPS: tuple[Step, ...] = (
     _v3_lookup_indexes,
     _v4_audit_trail,
     _v5_groups_and_policy,
-    _v6_security_keys,
+    _v6_devices,
+    _v7_security_keys,
 )
 LATEST = len(STEPS)
 

@@ -102,5 +102,4 @@ async def complete_with_passkey(svc: Services, browser: str, payload: str, clien
     user = await store.get_user(svc.db, found.user_id)
     if user is None or user.disabled_at is not None or not user.two_factor_on:
         return Outcome(Status.INVALID)
-    token = await signin.begin_session(svc, user, client, factor="passkey")
-    return Outcome(Status.OK, user=user, token=token)
+    return await signin.begin_session(svc, user, client, factor="passkey")

@@ -11,7 +11,8 @@ from typing import Any
 from server import audit, keys_store, store
 from server.auth import backup_codes
 from server.auth import security_keys as mechanism
-from server.flows import policy
+from server.flows import hashing, policy
+from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.flows.two_factor import issue_backup_code, turn_off, verify_current_code
 from server.services import Client, Services
@@ -192,7 +193,11 @@ async def add_key(
         return Outcome(Status.INVALID)
     first = not user.two_factor_on
     code = backup_codes.new_code() if first else None
-    backup_hash = None if code is None else await svc.hasher.hash(code)
+    try:
+        ticket = hashing.ticket(client, username_key(user.username))
+        backup_hash = None if code is None else await hashing.hash_secret(svc, ticket, code)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     name = _name(form["name"])
     key = keys_store.SecurityKey(
         0, user.id, new.credential_id, new.public_key, new.sign_count, name, spent.user_handle, now, None

@@ -97,9 +97,13 @@ async def signin_submit(request: Request) -> Response:
     return _signed_in(request, await flow.begin_session(svc, result.user, client), next_url)
 
 
-def _signed_in(request: Request, token: str, target: str) -> Response:
+def _signed_in(request: Request, result: Outcome, target: str) -> Response:
     response = redirect(request, target)
-    set_cookie(response, request, "session", token)
+    assert result.token is not None
+    set_cookie(response, request, "session", result.token)
+    if result.device_cookie:
+        lifetime = int(services(request).settings.device_cookie_lifetime)
+        set_cookie(response, request, "device", result.device_cookie, max_age=lifetime)
     clear_cookie(response, request, "pending")
     clear_cookie(response, request, "pre")
     return response
@@ -143,7 +147,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
 
 async def _after_second_factor(request: Request, mode: str, result: Outcome, target: str) -> Response:
     if result.status is Status.OK and result.token:
-        return _signed_in(request, result.token, target)
+        return _signed_in(request, result, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
         reason = "too_many_codes" if result.status is Status.EXHAUSTED else "expired"
         response = redirect(request, href(request, "signin", {"m": reason}))
@@ -151,7 +155,7 @@ async def _after_second_factor(request: Request, mode: str, result: Outcome, tar
         return response
     error, status = refusal(result.status, mode)
     page = "backup" if mode == "backup" else "code"
-    if result.status is Status.THROTTLED:
+    if result.status in (Status.THROTTLED, Status.BUSY):
         return await _code_page(request, page, error, status, wait=result.wait)
     return await _code_page(request, page, error, status, attempts_left=result.attempts_left)
 
@@ -198,7 +202,7 @@ async def passkey_submit(request: Request) -> Response:
     )
     next_url = safe_target(request, field(form, "next", 512))
     if result.status is Status.OK and result.token:
-        return _signed_in(request, result.token, next_url)
+        return _signed_in(request, result, next_url)
     error, status = refusal(result.status, "key")
     return _signin_page(request, error, status, next_url=next_url)
 
