@@ -108,14 +108,16 @@ class Server:
             self.process.wait()
 
 
-def start_server(data_dir: Path, tries: int = 3, *, keys: bool = False) -> Server:
-    """Start ``python run.py`` on a free port and wait until /healthz answers.
+def start_server(
+    data_dir: Path, tries: int = 3, settings: dict[str, str] | None = None, *, keys: bool = False
+) -> Server:
+    """Start ``python run.py`` on a free port (``settings``: extra ``MIROX_*`` variables) and wait until /healthz answers.
 
     ``keys``: security keys (and passkey sign-in) offered at ``http://localhost:PORT``, the address
     the browser must then use (WebAuthn needs a host name, and plain http only on localhost).
     """
     for attempt in range(1, tries + 1):
-        server = _launch(data_dir, keys=keys)
+        server = _launch(data_dir, settings or {}, keys=keys)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if server.process.poll() is not None:
@@ -136,14 +138,14 @@ def start_server(data_dir: Path, tries: int = 3, *, keys: bool = False) -> Serve
     raise AssertionError("unreachable")
 
 
-def _launch(data_dir: Path, *, keys: bool = False) -> Server:
+def _launch(data_dir: Path, settings: dict[str, str], *, keys: bool = False) -> Server:
     port = _free_port()
     public = f"http://localhost:{port}"
     extra = {"MIROX_PUBLIC_URL": public, "MIROX_PASSKEY_SIGNIN": "yes"} if keys else {}
     process = subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port), "--data-dir", str(data_dir)],
         cwd=REPO,
-        env={**_environment(), **extra},
+        env={**_environment(), **settings, **extra},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
