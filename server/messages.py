@@ -28,6 +28,9 @@ MESSAGES: dict[str, str] = {
     "code.misconfigured": (
         "The service is misconfigured and cannot check codes right now. Contact your administrator."
     ),
+    "code.required": (
+        "Your administrator requires two-factor authentication for your account, so it cannot be turned off."
+    ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
     "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
@@ -57,6 +60,20 @@ MESSAGES: dict[str, str] = {
     "prompt.disable.title": "Disable two-factor authentication",
     "prompt.disable.intro": "Enter a current code from your authenticator app to turn two-factor authentication off.",
     "prompt.disable.submit": "Disable 2FA",
+    # the two-factor policy
+    "policy.banner": "Your administrator requires two-factor authentication: set it up by {date}.",
+    "policy.banner_link": "Set it up: Profile ▸ Security ▸ Enable",
+    "policy.overdue": (
+        "Your administrator requires two-factor authentication, and the time to set it up has passed. "
+        "Set it up now to continue: until then you can only do that, read the help, or sign out."
+    ),
+    "policy.due": "Your administrator requires two-factor authentication: set it up by {date}.",
+    "policy.card_required": "Your administrator requires two-factor authentication for your account, so Disable is not offered.",
+    "policy.backup_used": (
+        "You signed in with your backup code, so two-factor authentication is now off. "
+        "Your administrator requires it: set it up again now with a fresh QR scan."
+    ),
+    "policy.reauth": "Click Enable and confirm your password to start.",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
     "reauth.invalid": "That password is not correct.",

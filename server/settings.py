@@ -65,6 +65,7 @@ class Settings:
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = field(default="", repr=False)
     allowed_hosts: tuple[str, ...] = ()
+    reset_grace_period: float = 24 * 60 * 60
 
     @property
     def resolved_database_url(self) -> str:
@@ -113,6 +114,7 @@ class Settings:
         # Negative throttle values would make every sign-in fail (Policy refuses them).
         not_negative = (
             "reauth_window",
+            "reset_grace_period",
             "password_free_attempts",
             "password_max_delay",
             "address_max_delay",

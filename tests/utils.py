@@ -365,3 +365,12 @@ async def run_cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") 
 
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return await asyncio.to_thread(cli.main, list(argv))
+
+
+async def require_two_factor(svc: Services, days: float | None = 7, *, groups: tuple[str, ...] = ()) -> None:
+    """The administrator's ``policy require-2fa`` (``--all``, or ``--groups``) with ``--grace-days days``."""
+    from server.auth.policy import Scope
+    from server.flows import admin
+
+    scope = Scope.GROUPS if groups else Scope.EVERYONE
+    await admin.set_policy(svc, scope, groups=groups, grace_days=days)
