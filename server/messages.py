@@ -146,6 +146,9 @@ EVENTS: dict[str, str] = {
     "policy.lifted": "Two-factor authentication no longer required by your administrator",
     "admin.group_add": "Added to a group by an administrator",
     "admin.group_remove": "Removed from a group by an administrator",
+    "admin.user_enable": "Account enabled by an administrator",
+    "admin.user_unlock": "Failed-attempt delays cleared by an administrator",
+    "admin.user_signout": "Signed out everywhere by an administrator",
 }
 
 

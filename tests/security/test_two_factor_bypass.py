@@ -37,6 +37,7 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     "healthz",
     "readyz",
     "metrics",  # operators' addresses or token, no account data (tests/http/test_metrics.py)
+    "help_two_factor",  # the help text, the same for everyone (tests/http/test_two_factor_policy.py)
 }
 HTMX = [False, True]
 HTMX_IDS = ["browser", "htmx"]
