@@ -270,6 +270,7 @@ def browser(
     https: bool = False,
     user_agent: str | None = None,
     raise_app_exceptions: bool = True,
+    host: str = "testserver",
 ) -> httpx.AsyncClient:
     """One more browser (own cookies) on the running app (``app`` is the ``LifespanManager``); close it after use.
 
@@ -283,7 +284,7 @@ def browser(
             client=(ip, 50000),
             raise_app_exceptions=raise_app_exceptions,
         ),
-        base_url="https://testserver" if https else "http://testserver",
+        base_url=f"https://{host}" if https else f"http://{host}",
         headers=headers,
         follow_redirects=False,
     )
