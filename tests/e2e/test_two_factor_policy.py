@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import ContextFactory, Server
 from tests.e2e.helpers import (
     CODE_LABEL,
     WIZARD,
     Authenticator,
     dialog,
+    expect_accessible,
     expect_status,
     manual_secret,
     open_profile,
@@ -52,12 +53,22 @@ def finish_setup(page: Page, js: bool) -> None:
     expect_status(security_card(page), "Two-factor authentication is on.")
 
 
-def test_grace_banner_links_to_enable(page: Page, server: Server, user: str, in_group: str) -> None:
+def pages(new_context: ContextFactory, js: bool) -> tuple[Page, Page | None]:
+    """The journey's page (CSP bypassed for axe-core only) and, without JavaScript, a page that runs axe on its copy."""
+    page = new_context(js=js, bypass_csp=True).new_page()
+    return page, None if js else new_context(js=True, bypass_csp=True).new_page()
+
+
+def test_grace_banner_links_to_enable(
+    new_context: ContextFactory, server: Server, user: str, in_group: str, js: bool
+) -> None:
     """During the grace period every page says by when; its link opens Profile ▸ Security with Enable."""
     server.admin("policy", "require-2fa", "--groups", in_group, "--grace-days", "7")
+    page, checker = pages(new_context, js)
     sign_in(page, user)
     banner = page.get_by_role("status").filter(has_text="Your administrator requires two-factor authentication")
     expect(banner).to_contain_text(re.compile(r"set it up by \d{1,2} \w{3} \d{4}, \d\d:\d\d"))
+    expect_accessible(page, "the grace banner", checker)
     banner.get_by_role("link", name="Set it up: Profile ▸ Security ▸ Enable").click()
     expect(page).to_have_url(re.compile(r"/profile#security-card$"))
     card = security_card(page)
@@ -67,13 +78,15 @@ def test_grace_banner_links_to_enable(page: Page, server: Server, user: str, in_
 
 
 def test_after_the_deadline_only_the_setup_answers(
-    page: Page, server: Server, user: str, in_group: str, js: bool
+    new_context: ContextFactory, server: Server, user: str, in_group: str, js: bool
 ) -> None:
     """Past the deadline, sign-in leads into Enable; Profile leads back to it; after Verify and Enable all opens again."""
     server.admin("policy", "require-2fa", "--groups", in_group, "--grace-days", "0")
+    page, checker = pages(new_context, js)
     sign_in(page, user)
     setup = page.get_by_role("region", name=REQUIRED)
     expect(setup.get_by_role("alert")).to_contain_text("the time to set it up has passed")
+    expect_accessible(page, "the setup page", checker)
     expect(setup.get_by_role("link", name="How two-factor authentication works")).to_be_visible()
     page.goto("/profile")
     expect(page.get_by_role("region", name=REQUIRED)).to_be_visible()
