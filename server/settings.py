@@ -33,6 +33,7 @@ class Settings:
     root_path: str = ""
     trusted_proxies: str = "127.0.0.1"
     issuer: str = "Mirox"
+    help_contact: str = "your administrator"
     totp_keys: str = field(default="", repr=False)
     key_file: Path | None = None
     idle_timeout: float = 30 * 60

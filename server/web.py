@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -177,6 +177,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "href": lambda name, query=None, **p: href(request, name, query, **p),
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
+        "help_contact": services(request).settings.help_contact,
     }
 
 
@@ -233,6 +234,22 @@ def _csrf_binding(request: Request) -> str | None:
     return None
 
 
+def _return_to(request: Request) -> str | None:
+    """Where sign-in should lead back to: the page asked for, or the page the person was on.
+
+    An htmx request (a session that ended while the Profile page stayed open) and a plain form's
+    POST come from a page of this app; its address arrives as ``HX-Current-URL`` or ``Referer``.
+    Sign-in checks ``next`` again (``_safe_next``): only paths of this app are followed.
+    """
+    if request.method == "GET" and not is_htmx(request):
+        return request.url.path
+    source = request.headers.get("hx-current-url" if is_htmx(request) else "referer", "")
+    parts = urlsplit(source)
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return None
+    return parts.path
+
+
 def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     """Load the session, enforce CSRF and the route's rule, then call ``endpoint``."""
     access = rule.access
@@ -268,7 +285,8 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
         if access is Access.USER and request.state.user is None:
             if await pending_signin_of(request) is not None:
                 return redirect(request, href(request, "two_factor"))
-            query = {"next": request.url.path} if request.method == "GET" else {}
+            back = _return_to(request)
+            query = {"next": back} if back else {}
             if token:
                 query["m"] = "session_ended"
             response = redirect(request, href(request, "signin", query or None))

@@ -2,10 +2,11 @@
 
 import re
 
-from server import audit, store
+from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
 from server.flows import throttling
+from server.flows.outcomes import Outcome
 from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -108,27 +109,33 @@ def needs_reauth(svc: Services, session: store.Session) -> bool:
 
 async def reauthenticate(
     svc: Services, user: store.User, session: store.Session, password: str, client: Client
-) -> tuple[bool, int]:
-    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled).
+) -> tuple[bool, Outcome | None]:
+    """Confirm the password again for a sensitive action: (ok, the refusal with its wait if throttled).
 
     It counts on the same counters as sign-in, the address's included: a success forgives the
     address what the account counted, so failures here must have cost the address too.
     """
     now = svc.clock()
     keys = throttling.password_keys(svc, username_key(user.username), client)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
-    if wait is not None:
+    refused = await throttling.claim_password_attempt(svc, keys, now)
+    if refused is not None:
         await audit.record(
-            svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
+            svc,
+            "reauth",
+            user=user,
+            client=client,
+            outcome="throttled",
+            factor="password",
+            detail={"wait": refused.wait},
         )
-        return False, wait
+        return False, refused
     ok, _ = await svc.hasher.verify(user.password_hash, password)
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     outcome = "success" if ok else "failure"
     await audit.record(svc, "reauth", user=user, client=client, outcome=outcome, factor="password")
-    return ok, 0
+    return ok, None
 
 
 async def sessions_of(svc: Services, user: store.User) -> list[store.Session]:
@@ -165,3 +172,12 @@ async def leave_notice(svc: Services, session: store.Session, notice: str) -> No
 
 async def take_notice(svc: Services, session: store.Session) -> str | None:
     return await store.take_notice(svc.db, session)
+
+
+async def standing_card_notice(svc: Services, user: store.User) -> str | None:
+    """The Security card's lasting notice: "2FA is off because you used your backup code", until 2FA is on again."""
+    if user.two_factor_on:
+        return None
+    return (
+        "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None
+    )

@@ -13,6 +13,7 @@ class Status(enum.Enum):
     INVALID = "invalid"
     REUSED = "reused"
     THROTTLED = "throttled"
+    ADDRESS_THROTTLED = "address_throttled"
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
     ALREADY_ON = "already_on"

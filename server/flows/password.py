@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server import audit, audit_store, store
+from server.flows import outcomes
 from server.flows.account import MIN_PASSWORD, reauthenticate, username_key
 from server.services import Client, Services
 
@@ -47,6 +48,13 @@ class Status(enum.Enum):
     REFUSED = "refused"
 
 
+THROTTLED_MESSAGES = {
+    outcomes.Status.THROTTLED: "signin.throttled",
+    outcomes.Status.ADDRESS_THROTTLED: "signin.throttled_address",
+}
+"""The message of a current password refused by the account's counter or by the address's."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: Status
@@ -65,9 +73,9 @@ async def change_password(
     client: Client,
 ) -> Outcome:
     """Check the current password (throttled like sign-in), then the new one; store it and end the other sessions."""
-    ok, wait = await reauthenticate(svc, user, session, current, client)
-    if wait:
-        return Outcome(Status.THROTTLED, "signin.throttled", wait=wait)
+    ok, refused = await reauthenticate(svc, user, session, current, client)
+    if refused is not None:
+        return Outcome(Status.THROTTLED, THROTTLED_MESSAGES[refused.status], wait=refused.wait)
     if not ok:
         return Outcome(Status.WRONG_CURRENT, "password.current_wrong")
     problem = new_password_problem(user.username, new, confirm)

@@ -19,9 +19,9 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     now = svc.clock()
     key = username_key(username)
     keys = throttling.password_keys(svc, key, client)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
+    refused = await throttling.claim_password_attempt(svc, keys, now)
     user = await store.get_user_by_key(svc.db, key)
-    if wait is not None:
+    if refused is not None:
         await audit.record(
             svc,
             "signin.throttled",
@@ -29,9 +29,9 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
             client=client,
             outcome="throttled",
             factor="password",
-            detail={"wait": wait},
+            detail={"wait": refused.wait},
         )
-        return Outcome(Status.THROTTLED, wait=wait)
+        return refused
     usable = user is not None and user.disabled_at is None
     ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
     if not ok or user is None:

@@ -7,6 +7,7 @@ checked, so parallel guesses cannot slip past a limit.
 
 from server import store
 from server.auth.throttle import Policy, address_bucket, wait_seconds
+from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
 ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
@@ -34,12 +35,17 @@ def password_keys(svc: Services, username_key: str, client: Client) -> ThrottleK
     )
 
 
-async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:
-    """Count the attempt on both counters: None when it may go ahead, else the seconds to wait."""
-    for throttle_key, policy in keys:
+async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> Outcome | None:
+    """Count the attempt on both counters: None when it may go ahead, else the refusal with its wait.
+
+    A refusal by the address counter says so (``ADDRESS_THROTTLED``): everyone behind one NAT or
+    terminal server shares it, so its message must not blame the person's own account.
+    """
+    for index, (throttle_key, policy) in enumerate(keys):
         blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
         if blocked_until is not None:
-            return wait_seconds(blocked_until, now)
+            status = Status.ADDRESS_THROTTLED if index == 0 else Status.THROTTLED
+            return Outcome(status, wait=wait_seconds(blocked_until, now))
     return None
 
 

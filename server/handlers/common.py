@@ -19,6 +19,7 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.INVALID: ("invalid", 422),
     Status.REUSED: ("reused", 422),
     Status.THROTTLED: ("throttled", 429),
+    Status.ADDRESS_THROTTLED: ("throttled_address", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
     Status.REQUIRED: ("required", 403),
 }
@@ -46,7 +47,11 @@ async def card_context(request: Request, notice: str | None = None) -> dict[str,
     user = await account.current_user(svc, request.state.user)
     request.state.user = user
     offer = notice in OFFER_AFTER and len(await account.sessions_of(svc, user)) > 1
-    return {"user": user, "card_notice": notice, "offer_signout": offer}
+    return {
+        "user": user,
+        "card_notice": notice or await account.standing_card_notice(svc, user),
+        "offer_signout": offer,
+    }
 
 
 async def sessions_context(request: Request, notice: str | None = None) -> dict[str, Any]:

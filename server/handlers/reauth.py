@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account
+from server.handlers.common import refusal
 from server.web import client_of, error_page, field, fresh_route, read_form, reauth_prompt, resume, services
 
 
@@ -20,11 +21,12 @@ async def reauth_submit(request: Request) -> Response:
     refused = fresh_route(request, then)
     if refused is None:
         return error_page(request, 400, "error.bad_request")
-    ok, wait = await account.reauthenticate(
+    ok, throttled = await account.reauthenticate(
         svc, request.state.user, request.state.session, field(form, "password", 1024), client_of(request)
     )
-    if wait:
-        return reauth_prompt(request, then, "signin.throttled", 429, wait)
+    if throttled is not None:
+        key, status = refusal(throttled.status, "signin")
+        return reauth_prompt(request, then, key, status, throttled.wait)
     if not ok:
         return reauth_prompt(request, then, "reauth.invalid", 422)
     request.state.session = dataclasses.replace(request.state.session, authenticated_at=svc.clock())
