@@ -8,7 +8,7 @@ from typing import Any
 
 from server import audit, audit_store, store
 from server.cli_policy import EXAMPLES, when
-from server.flows import account, admin_accounts, two_factor
+from server.flows import account, admin_accounts, known_devices, two_factor
 from server.flows.account import username_key
 from server.messages import EVENTS, message
 from server.services import Services, open_services
@@ -103,6 +103,7 @@ async def _act(svc: Services, action: str, user: store.User) -> int:
     elif action == "disable":
         await store.disable_user(svc.db, user.id, svc.clock())
         await audit.record(svc, "admin.user_disable", user=user)
+        await known_devices.forget(svc, user)
         print(f"Disabled {name}; their sessions have ended.")
     elif action == "enable":
         changed = await admin_accounts.enable(svc, user)

@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "signin.signed_out": "You are signed out.",
     "signin.session_ended": "Your session has ended. Sign in again to continue.",
     "signin.account_created": "Account created. Sign in with your new username and password.",
+    "signin.busy": "The sign-in service is busy. Try again in {wait}.",
     # first start
     "setup.invalid_link": "This setup link is invalid or was already used. Use the link printed on the server console.",
     "setup.username": "Choose a username of 1 to 64 letters, digits, dots, dashes or underscores.",
@@ -37,6 +38,7 @@ MESSAGES: dict[str, str] = {
         "Your administrator requires two-factor authentication for your account, so it cannot be turned off."
     ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
+    "code.busy": "The sign-in service is busy. Try again in {wait}.",
     "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
@@ -167,6 +169,7 @@ EVENTS: dict[str, str] = {
     "admin.user_enable": "Account enabled by an administrator",
     "admin.user_unlock": "Failed-attempt delays cleared by an administrator",
     "admin.user_signout": "Signed out everywhere by an administrator",
+    "devices.forgotten": "Browsers that signed in before are no longer remembered",
 }
 
 

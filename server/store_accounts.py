@@ -5,7 +5,7 @@ from databases import Database
 from sqlalchemy import bindparam, delete, func, select, update
 
 from server.db import Prepared, transaction
-from server.tables import pending_signins, security_events, sessions, throttle, users
+from server.tables import devices, pending_signins, security_events, sessions, throttle, users
 
 _LAST_SIGNINS = Prepared(
     select(security_events.c.user_id, func.max(security_events.c.at).label("at"))
@@ -30,6 +30,11 @@ async def live_session_counts(db: Database, now: float, idle_timeout: float) -> 
     """How many sessions of each account are live (neither idle too long nor past their lifetime)."""
     rows = await _LIVE_SESSIONS.fetch_all(db, idle_since=now - idle_timeout, now=now)
     return {int(row["user_id"]): int(row["n"]) for row in rows}
+
+
+async def device_ids(db: Database, user_id: int) -> list[int]:
+    """The account's remembered browsers (each counts its failed passwords on its own counter)."""
+    return [int(row["id"]) for row in await db.fetch_all(select(devices.c.id).where(devices.c.user_id == user_id))]
 
 
 async def blocked_until(db: Database, keys: list[str], now: float) -> dict[str, float]:

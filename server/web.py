@@ -81,7 +81,8 @@ def services(request: Request) -> Services:
 
 def client_of(request: Request) -> Client:
     ip = request.client.host if request.client else "unknown"
-    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
+    device = request.cookies.get(cookie_name(request, "device"))
+    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512], device=device)
 
 
 def is_htmx(request: Request) -> bool:
@@ -325,7 +326,9 @@ async def pending_signin_of(request: Request) -> PendingSignin | None:
 
 def reauth_prompt(request: Request, then: str, error: str | None = None, status: int = 403, wait: int = 0) -> Response:
     """The password prompt in front of the fresh route named ``then``."""
-    return render_dialog(request, "partials/reauth.html", {"then": then, "error": error, "wait": wait}, status)
+    headers = {"Retry-After": str(wait)} if wait else None
+    context = {"then": then, "error": error, "wait": wait}
+    return render_dialog(request, "partials/reauth.html", context, status, headers=headers)
 
 
 def fresh_route(request: Request, name: str) -> GuardedRoute | None:

@@ -207,3 +207,20 @@ def test_every_command_has_help_with_an_example(path, capsys):
     assert stopped.value.code == 0
     out = capsys.readouterr().out
     assert "example" in out and f"python run.py {path}" in out
+
+
+async def test_user_unlock_clears_a_remembered_browsers_delay_too(environment, monkeypatch, capsys):
+    """A browser that signed in before counts its failures on its own counter: ``unlock`` clears that one too."""
+    from server import device_store
+
+    await add(monkeypatch, "alice")
+    async with open_services(environment) as svc:
+        alice = await store.get_user_by_key(svc.db, "alice")
+        now = svc.clock()
+        await device_store.remember(svc.db, alice.id, "d" * 64, now, now + 3600)
+        device = await device_store.recognized(svc.db, alice.id, "d" * 64, now)
+        for _ in range(8):
+            await store.claim_attempt(svc.db, f"password:device:{device}", now, Policy(5, 60.0, 300.0))
+    assert (await listed(monkeypatch, capsys))["alice"]["locked_until"] is not None
+    assert await run(monkeypatch, "user", "unlock", "alice") == 0
+    assert (await listed(monkeypatch, capsys))["alice"]["locked_until"] is None

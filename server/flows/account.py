@@ -5,8 +5,8 @@ import re
 from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import throttling
-from server.flows.outcomes import Outcome
+from server.flows import hashing, known_devices, throttling
+from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -55,6 +55,7 @@ async def set_password(svc: Services, user: store.User, password: str) -> str | 
     if await store.set_password_hash(svc.db, user.id, new_hash):
         svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     await store.end_all_sessions(svc.db, user.id)  # whoever knew the old password is signed out
+    await known_devices.forget(svc, user)  # and their browsers are strangers again
     return None
 
 
@@ -109,33 +110,40 @@ def needs_reauth(svc: Services, session: store.Session) -> bool:
 
 async def reauthenticate(
     svc: Services, user: store.User, session: store.Session, password: str, client: Client
-) -> tuple[bool, Outcome | None]:
-    """Confirm the password again for a sensitive action: (ok, the refusal with its wait if throttled).
+) -> Outcome:
+    """Confirm the password again for a sensitive action: OK, INVALID, THROTTLED or BUSY (with the wait).
 
     It counts on the same counters as sign-in, the address's included: a success forgives the
     address what the account counted, so failures here must have cost the address too.
     """
     now = svc.clock()
-    keys = throttling.password_keys(svc, username_key(user.username), client)
-    refused = await throttling.claim_password_attempt(svc, keys, now)
-    if refused is not None:
-        await audit.record(
-            svc,
-            "reauth",
-            user=user,
-            client=client,
-            outcome="throttled",
-            factor="password",
-            detail={"wait": refused.wait},
-        )
-        return False, refused
-    ok, _ = await svc.hasher.verify(user.password_hash, password)
+    key = username_key(user.username)
+    device_id = await known_devices.recognize(svc, user, client.device)
+    keys = throttling.password_keys(svc, key, client, device_id)
+    ticket = hashing.ticket(client, key, known=device_id is not None)
+    try:
+        svc.hash_queue.check(ticket)  # busy before the attempt is counted
+        refused = await throttling.claim_password_attempt(svc, keys, now)
+        if refused is not None:
+            await audit.record(
+                svc,
+                "reauth",
+                user=user,
+                client=client,
+                outcome="throttled",
+                factor="password",
+                detail={"wait": refused.wait},
+            )
+            return refused
+        ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     outcome = "success" if ok else "failure"
     await audit.record(svc, "reauth", user=user, client=client, outcome=outcome, factor="password")
-    return ok, None
+    return Outcome(Status.OK if ok else Status.INVALID)
 
 
 async def sessions_of(svc: Services, user: store.User) -> list[store.Session]:

@@ -33,9 +33,15 @@ class AccountView:
         return asdict(self)
 
 
-def _counter_keys(user: store.User) -> list[str]:
-    """The failure counters of the account itself (an address's counter is no one account's)."""
-    return [f"password:account:{username_key(user.username)[:64]}", throttling.SECOND_FACTOR_KEY.format(user.id)]
+async def _counter_keys(svc: Services, user: store.User) -> list[str]:
+    """The failure counters of the account itself and of its remembered browsers (an address's
+    counter is no one account's)."""
+    devices = [f"password:device:{device}" for device in await store_accounts.device_ids(svc.db, user.id)]
+    return [
+        f"password:account:{username_key(user.username)[:64]}",
+        throttling.SECOND_FACTOR_KEY.format(user.id),
+        *devices,
+    ]
 
 
 async def overview(svc: Services, only: store.User | None = None) -> list[AccountView]:
@@ -55,7 +61,7 @@ async def overview(svc: Services, only: store.User | None = None) -> list[Accoun
         if standing.required:
             everyone = policy_row.scope == Scope.EVERYONE.value
             required_by = ["everyone"] if everyone else [g for g in mine if g.casefold() in listed]
-        blocked = await store_accounts.blocked_until(svc.db, _counter_keys(user), now)
+        blocked = await store_accounts.blocked_until(svc.db, await _counter_keys(svc, user), now)
         views.append(
             AccountView(
                 username=user.username,
@@ -97,7 +103,7 @@ async def enable(svc: Services, user: store.User) -> bool:
 
 async def unlock(svc: Services, user: store.User) -> int:
     """Clear the account's failed-attempt delays (passwords and codes); how many counters had failures."""
-    cleared = await store_accounts.clear_counters(svc.db, _counter_keys(user))
+    cleared = await store_accounts.clear_counters(svc.db, await _counter_keys(svc, user))
     await audit.record(svc, "admin.user_unlock", user=user, detail={"cleared": cleared})
     return cleared
 

@@ -22,6 +22,7 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.ADDRESS_THROTTLED: ("throttled_address", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
     Status.REQUIRED: ("required", 403),
+    Status.BUSY: ("busy", 503),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
 ``backup.format``, ``signin.throttled``, ...) and its HTTP status."""
@@ -35,6 +36,11 @@ def refusal(status: Status, kind: str) -> tuple[str, int]:
     suffix, http_status = REFUSALS.get(status, REFUSALS[Status.INVALID])
     key = f"{kind}.{suffix}"
     return (key if key in MESSAGES else f"code.{suffix}"), http_status
+
+
+def retry_after(wait: int) -> dict[str, str] | None:
+    """The ``Retry-After`` header of a throttled or busy answer (none without a wait)."""
+    return {"Retry-After": str(wait)} if wait else None
 
 
 async def card_context(request: Request, notice: str | None = None) -> dict[str, Any]:

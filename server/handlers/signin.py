@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from server.flows import account, policy
 from server.flows import signin as flow
-from server.flows.outcomes import Status
+from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
 from server.targets import safe_target
 from server.web import (
@@ -94,9 +94,13 @@ async def signin_submit(request: Request) -> Response:
     return _signed_in(request, await flow.begin_session(svc, result.user, client), next_url)
 
 
-def _signed_in(request: Request, token: str, target: str) -> Response:
+def _signed_in(request: Request, result: Outcome, target: str) -> Response:
     response = redirect(request, target)
-    set_cookie(response, request, "session", token)
+    assert result.token is not None
+    set_cookie(response, request, "session", result.token)
+    if result.device_cookie:
+        lifetime = int(services(request).settings.device_cookie_lifetime)
+        set_cookie(response, request, "device", result.device_cookie, max_age=lifetime)
     clear_cookie(response, request, "pending")
     clear_cookie(response, request, "pre")
     return response
@@ -133,14 +137,14 @@ async def _second_factor(request: Request, mode: str) -> Response:
     if result.status is Status.OK and result.token:
         if mode == "backup" and result.user and await policy.setup_required(svc, result.user):
             target = href(request, "two_factor_setup")  # the policy still applies: straight into Enable
-        return _signed_in(request, result.token, target)
+        return _signed_in(request, result, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
         reason = "too_many_codes" if result.status is Status.EXHAUSTED else "expired"
         response = redirect(request, href(request, "signin", {"m": reason}))
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)
-    if result.status is Status.THROTTLED:
+    if result.status in (Status.THROTTLED, Status.BUSY):
         return _code_page(request, mode, error, status, wait=result.wait)
     return _code_page(request, mode, error, status, attempts_left=result.attempts_left)
 
