@@ -218,6 +218,8 @@ async def remove_key(
     keys = {k.id: k for k in await keys_of(svc, user)}
     if key_id not in keys:
         return Outcome(Status.NOT_ON)
+    if len(keys) == 1 and not user.totp_on and (await policy.standing(svc, user)).required:
+        return Outcome(Status.REQUIRED)  # the last factor: removing it would turn 2FA off
     confirmed = await confirm(svc, user, session, form["code"], form["confirmation"], client)
     if confirmed.status is not Status.OK:
         return confirmed
@@ -234,6 +236,8 @@ async def confirmed_card_action(
     svc: Services, user: store.User, session: store.Session, action: str, assertion: str, client: Client
 ) -> Outcome:
     """Check 2FA, New Backup Codes or Disable confirmed by one of the account's keys instead of a code."""
+    if action == "disable" and (await policy.standing(svc, user)).required:
+        return Outcome(Status.REQUIRED)
     found = await verify_key(svc, assertion, "confirm", session_binding(session), client)
     if isinstance(found, Outcome):
         return found

@@ -286,3 +286,20 @@ async def test_with_the_app_disable_turns_the_keys_off_too(client, svc, signed_i
     assert done.status_code == 303
     assert await stored_keys(svc) == []
     assert (await user_row(svc))["keys_enabled_at"] is None
+
+
+async def test_the_last_key_cannot_be_removed_while_the_policy_requires_2fa(client, svc):
+    """Under a policy that requires 2FA, removing the only factor (a key, no app) is refused; nothing changes."""
+    from server.auth.policy import Scope
+    from server.flows import admin
+
+    await signed_in_without_two_factor(client, svc)
+    key = SoftKey()
+    await add_key(client, key)
+    await admin.set_policy(svc, Scope.EVERYONE, grace_days=7)
+    key_id = (await stored_keys(svc))[0]["id"]
+    refused = await post(
+        client, "/profile/keys/remove", {"key": str(key_id), "confirmation": await confirm_with(client, key)}
+    )
+    assert refused.status_code == 403 and shows(refused.text, "code.required")
+    assert len(await stored_keys(svc)) == 1
