@@ -193,11 +193,11 @@ async def add_key(
         return Outcome(Status.INVALID)
     first = not user.two_factor_on
     code = backup_codes.new_code() if first else None
+    ticket = hashing.ticket(client, username_key(user.username))
     try:
-        ticket = hashing.ticket(client, username_key(user.username))
         backup_hash = None if code is None else await hashing.hash_secret(svc, ticket, code)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     name = _name(form["name"])
     key = keys_store.SecurityKey(
         0, user.id, new.credential_id, new.public_key, new.sign_count, name, spent.user_handle, now, None
