@@ -18,12 +18,14 @@ class Status(enum.Enum):
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
     MISCONFIGURED = "misconfigured"
+    OUTSIDE_GROUP = "outside_group"  # forward auth: signed in, but in none of the groups the app needs
+    SETUP_OVERDUE = "setup_overdue"  # forward auth: the 2FA policy's deadline has passed without 2FA
 
 
 @dataclass(frozen=True)
 class Outcome:
     """A status and what the next step needs: the user and session token of a sign-in, the seconds
-    to wait when throttled, the attempts left of a pending sign-in, a new backup code to show once."""
+    to wait when throttled, the attempts left of a pending sign-in, a new backup code to show once, the account's groups."""
 
     status: Status
     user: store.User | None = None
@@ -31,3 +33,4 @@ class Outcome:
     wait: int = 0
     attempts_left: int = 0
     backup_code: str | None = None
+    groups: tuple[str, ...] = ()

@@ -20,6 +20,8 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.REUSED: ("reused", 422),
     Status.THROTTLED: ("throttled", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
+    Status.OUTSIDE_GROUP: ("outside_group", 403),
+    Status.SETUP_OVERDUE: ("setup_overdue", 401),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
 ``backup.format``, ``signin.throttled``, ...) and its HTTP status."""
