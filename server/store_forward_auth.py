@@ -1,21 +1,26 @@
-"""The statement of forward auth: an account's standing with the 2FA policy and its groups, in one read."""
+"""The statement of forward auth: a live session, its account, the account's standing with the 2FA
+policy and its groups, in one read."""
+
+from dataclasses import dataclass
 
 from databases import Database
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import exists, select
 
+from server import store
 from server.db import Prepared
 from server.store_policy import StandingRow
-from server.tables import group_members, groups, policy_groups, policy_states, two_factor_policy
+from server.tables import group_members, groups, policy_groups, policy_states, sessions, two_factor_policy, users
 
 _listed = group_members.alias("listed")
 _member = group_members.alias("member")
 _PASSPORT = Prepared(
     select(
+        *store.SIGNED_IN_COLUMNS,
         two_factor_policy.c.scope,
         two_factor_policy.c.grace_days,
         two_factor_policy.c.grace_until,
         exists()
-        .where(_listed.c.user_id == bindparam("user_id"), _listed.c.group_id == policy_groups.c.group_id)
+        .where(_listed.c.user_id == users.c.id, _listed.c.group_id == policy_groups.c.group_id)
         .label("in_listed_group"),
         policy_states.c.reached_at,
         policy_states.c.extended_until,
@@ -23,23 +28,38 @@ _PASSPORT = Prepared(
         groups.c.name.label("group_name"),
     )
     .select_from(
-        two_factor_policy.outerjoin(policy_states, policy_states.c.user_id == bindparam("user_id"))
-        .outerjoin(_member, _member.c.user_id == bindparam("user_id"))
+        sessions.join(users, users.c.id == sessions.c.user_id)
+        .join(two_factor_policy, two_factor_policy.c.id == 1)
+        .outerjoin(policy_states, policy_states.c.user_id == users.c.id)
+        .outerjoin(_member, _member.c.user_id == users.c.id)
         .outerjoin(groups, groups.c.id == _member.c.group_id)
     )
-    .where(two_factor_policy.c.id == 1)
+    .where(*store.LIVE_SESSION)
     .order_by(groups.c.name_key)
 )
 
 
-async def passport(db: Database, user_id: int) -> tuple[StandingRow, list[str]]:
-    """What ``/auth/verify`` needs beyond the session: the standing's inputs and the group names, sorted.
+@dataclass(frozen=True)
+class Passport:
+    """What ``/auth/verify`` decides from: the session, its account, the standing's inputs, the groups (sorted)."""
 
-    One statement (a row per group, or one row without a group), indexed by the account id.
+    session: store.Session
+    user: store.User
+    standing: StandingRow
+    groups: list[str]
+
+
+async def passport(db: Database, token_hash: str, now: float, idle_timeout: float) -> Passport | None:
+    """The passport of a session token, None when it is no live session (as ``store.signed_in``).
+
+    One statement by the session token's index (a row per group of the account, or one row
+    without a group); the session's activity mark is written at most once a second.
     """
-    rows = await _PASSPORT.fetch_all(db, user_id=user_id)
-    assert rows, "the policy row is missing: run `run.py db upgrade`"
+    rows = await _PASSPORT.fetch_all(db, token_hash=token_hash, idle_since=now - idle_timeout, now=now)
+    if not rows:
+        return None
     first = rows[0]
+    session, user = await store.live_session(db, first, now)
     standing = StandingRow(
         scope=first["scope"],
         grace_days=first["grace_days"],
@@ -49,4 +69,4 @@ async def passport(db: Database, user_id: int) -> tuple[StandingRow, list[str]]:
         extended_until=first["extended_until"],
         met_at=first["met_at"],
     )
-    return standing, [row["group_name"] for row in rows if row["group_name"] is not None]
+    return Passport(session, user, standing, [row["group_name"] for row in rows if row["group_name"] is not None])

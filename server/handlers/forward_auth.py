@@ -9,7 +9,7 @@ from server.flows.outcomes import Status
 from server.handlers.common import refusal
 from server.messages import message
 from server.targets import protected_app
-from server.web import href, render_dialog, services
+from server.web import cookie_name, href, render_dialog, services
 
 NEVER_STORE = {"Cache-Control": "no-store"}
 
@@ -35,14 +35,14 @@ async def verify(request: Request) -> Response:
     2FA policy lets through and that is in one of ``?groups=`` (when given). Otherwise the refusal
     names the page to send the browser to: 401 the sign-in (``rd=`` the original URL, when it is a
     protected app's) or, 2FA overdue, the Profile page with the Enable dialog; 403 the group page."""
-    user = request.state.user
-    if user is None:
+    token = request.cookies.get(cookie_name(request, "session"), "")
+    wanted = request.query_params.get("groups", "")[:512]
+    outcome = await flow.decide(services(request), token, flow.wanted_groups(wanted)) if token else None
+    if outcome is None or outcome.user is None:
         original = _original_url(request)
         return _refused(401, href(request, "signin", {"rd": original} if protected_app(request, original) else None))
-    wanted = request.query_params.get("groups", "")[:512]
-    outcome = await flow.decide(services(request), user, flow.wanted_groups(wanted))
     if outcome.status is Status.OK:
-        headers = {**NEVER_STORE, "Remote-User": user.username, "Remote-Groups": ",".join(outcome.groups)}
+        headers = {**NEVER_STORE, "Remote-User": outcome.user.username, "Remote-Groups": ",".join(outcome.groups)}
         return Response(headers=headers)
     _, status = refusal(outcome.status, "forward")
     target = href(request, "profile") if status == 401 else href(request, "auth_forbidden", {"groups": wanted})
