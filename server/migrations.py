@@ -145,12 +145,18 @@ async def _v5_groups_and_policy(db: Database, dialect: Dialect) -> None:
     await db.execute(insert(tables.two_factor_policy).values(id=1, scope="nobody", changed_at=0.0))
 
 
+async def _v6_devices(db: Database, dialect: Dialect) -> None:
+    """Device cookies: the browsers that signed in to an account before."""
+    await _create(db, tables.devices)
+
+
 STEPS: tuple[Step, ...] = (
     _v1_foundation,
     _v2_two_factor,
     _v3_lookup_indexes,
     _v4_audit_trail,
     _v5_groups_and_policy,
+    _v6_devices,
 )
 LATEST = len(STEPS)
 

@@ -78,6 +78,18 @@ pending_signins = Table(
     Column("ip", String(64), nullable=False),
 )
 
+devices = Table(
+    "devices",
+    metadata,
+    # Browsers that completed a sign-in to the account (schema version 6): their device
+    # cookie's token, hashed, puts them ahead of unknown clients and past the account's lock.
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    _seconds("created_at"),
+    _seconds("expires_at"),
+)
+
 enrollments = Table(
     "enrollments",
     metadata,

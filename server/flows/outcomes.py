@@ -13,11 +13,13 @@ class Status(enum.Enum):
     INVALID = "invalid"
     REUSED = "reused"
     THROTTLED = "throttled"
+    ADDRESS_THROTTLED = "address_throttled"
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
     MISCONFIGURED = "misconfigured"
+    BUSY = "busy"
     OUTSIDE_GROUP = "outside_group"  # forward auth: signed in, but in none of the groups the app needs
     SETUP_OVERDUE = "setup_overdue"  # forward auth: the 2FA policy's deadline has passed without 2FA
 
@@ -25,7 +27,8 @@ class Status(enum.Enum):
 @dataclass(frozen=True)
 class Outcome:
     """A status and what the next step needs: the user and session token of a sign-in, the seconds
-    to wait when throttled, the attempts left of a pending sign-in, a new backup code to show once, the account's groups."""
+    to wait when throttled or busy, the attempts left of a pending sign-in, a new backup code to show once,
+    a new device cookie for the browser that just completed a sign-in, and the account's groups."""
 
     status: Status
     user: store.User | None = None
@@ -33,4 +36,5 @@ class Outcome:
     wait: int = 0
     attempts_left: int = 0
     backup_code: str | None = None
+    device_cookie: str | None = None
     groups: tuple[str, ...] = ()

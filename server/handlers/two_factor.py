@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
-from server.handlers.common import done, refusal
+from server.handlers.common import activity_context, done, refusal, retry_after
 from server.messages import message
 from server.web import Endpoint, client_of, field, read_form, render_dialog, services
 
@@ -26,7 +26,7 @@ def prompt(
     Its texts are the messages ``prompt.<action>.title``, ``.intro`` and ``.submit``.
     """
     context = {"action": action, "route": route, "error": error, "wait": wait}
-    return render_dialog(request, "partials/code_prompt.html", context, status)
+    return render_dialog(request, "partials/code_prompt.html", context, status, headers=retry_after(wait))
 
 
 # ---- Enable ----------------------------------------------------------------------------
@@ -68,8 +68,8 @@ async def enroll_verify(request: Request) -> Response:
     if outcome.status is Status.EXPIRED or view is None:
         return render_dialog(request, "partials/enroll_expired.html", status=409)
     error, status = refusal(outcome.status, "code")
-    context = {"step": "verify", "enrollment": view, "error": error}
-    return render_dialog(request, "partials/enroll_step.html", context, status)
+    context = {"step": "verify", "enrollment": view, "error": error, "wait": outcome.wait}
+    return render_dialog(request, "partials/enroll_step.html", context, status, headers=retry_after(outcome.wait))
 
 
 # ---- Check 2FA, New Backup Codes, Disable ---------------------------------------------------
@@ -105,7 +105,9 @@ def code_submit(action: str, route: str) -> Endpoint:
         outcome = await run(services(request), request.state.user, code, client_of(request))
         if outcome.status is Status.OK:
             if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
-                return render_dialog(request, "partials/new_backup_code.html", {"backup_code": outcome.backup_code})
+                context = {"backup_code": outcome.backup_code, "refresh_activity": True}
+                context.update(await activity_context(request))  # the page's activity list gets the new row
+                return render_dialog(request, "partials/new_backup_code.html", context)
             return await done(request, success)
         if outcome.status is Status.NOT_ON:
             return await done(request, "card.not_on")
