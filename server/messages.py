@@ -122,6 +122,15 @@ MESSAGES: dict[str, str] = {
     "forward.outside_group": "You are signed in as {user}, but this app is only for members of {groups}. "
     "Ask your administrator to add you, or sign out and sign in as someone who is a member.",
     "forward.setup_overdue": "Your administrator requires two-factor authentication: set it up to continue.",
+    "error.request_title": "The request did not go through",
+    "error.network": (
+        "The account service could not be reached. Check your network connection and try again. "
+        "Your last action may not have been carried out: look at the page before you repeat it."
+    ),
+    "error.foreign": (
+        "Something between your browser and the account service answered instead of it (status {status}). "
+        "Try again in a minute; if it keeps happening, tell your administrator."
+    ),
     "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.",
 }
 
