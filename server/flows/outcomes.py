@@ -19,6 +19,7 @@ class Status(enum.Enum):
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
     MISCONFIGURED = "misconfigured"
+    REQUIRED = "required"  # the two-factor policy forbids it (Disable)
     BUSY = "busy"
     OUTSIDE_GROUP = "outside_group"  # forward auth: signed in, but in none of the groups the app needs
     SETUP_OVERDUE = "setup_overdue"  # forward auth: the 2FA policy's deadline has passed without 2FA

@@ -34,7 +34,7 @@ async def verify(request: Request) -> Response:
     """200 with ``Remote-User`` and ``Remote-Groups`` for a live, fully signed-in session that the
     2FA policy lets through and that is in one of ``?groups=`` (when given). Otherwise the refusal
     names the page to send the browser to: 401 the sign-in (``rd=`` the original URL, when it is a
-    protected app's) or, 2FA overdue, the Profile page with the Enable dialog; 403 the group page."""
+    protected app's) or, 2FA overdue, the setup page (Enable); 403 the group page."""
     token = request.cookies.get(cookie_name(request, "session"), "")
     wanted = request.query_params.get("groups", "")[:512]
     outcome = await flow.decide(services(request), token, flow.wanted_groups(wanted)) if token else None
@@ -45,7 +45,7 @@ async def verify(request: Request) -> Response:
         headers = {**NEVER_STORE, "Remote-User": outcome.user.username, "Remote-Groups": ",".join(outcome.groups)}
         return Response(headers=headers)
     _, status = refusal(outcome.status, "forward")
-    target = href(request, "profile") if status == 401 else href(request, "auth_forbidden", {"groups": wanted})
+    target = href(request, "two_factor_setup") if status == 401 else href(request, "auth_forbidden", {"groups": wanted})
     return _refused(status, target)
 
 

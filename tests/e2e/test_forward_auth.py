@@ -9,7 +9,7 @@ pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
-from tests.e2e.helpers import WIZARD, dialog, enable, enter_sign_in_code, open_profile, security_card, sign_in, sign_out
+from tests.e2e.helpers import enable, enter_sign_in_code, open_profile, sign_in, sign_out
 from tests.nginx.harness import DOMAIN, Stack, stack
 from tests.servers import run_cli
 
@@ -88,13 +88,12 @@ def test_an_account_outside_the_apps_group_gets_a_clear_403_page(tab: Page, stac
 
 
 def test_an_account_overdue_for_two_factor_is_led_to_the_enable_dialog(tab: Page, stack: Stack, js: bool) -> None:
-    """2FA required by the policy, grace period over, not set up: the demo app leads to Profile ▸ Enable."""
+    """2FA required by the policy, grace period over, not set up: the demo app leads to the Enable dialog's first step."""
     name = f"late{'js' if js else 'nojs'}"
     stack.add_user(name)
     run_cli("group", "add", f"late-{name}", name, env=stack.mirox_env)
     run_cli("policy", "require-2fa", "--groups", f"late-{name}", "--grace-days", "0", env=stack.mirox_env)
     tab.goto(stack.app_url + "/")
     sign_in(tab, name)
-    expect(tab).to_have_url(f"{stack.mirox_url}/profile")
-    security_card(tab).get_by_role("button", name="Enable", exact=True).click()
-    expect(dialog(tab, WIZARD, js).get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()
+    expect(tab).to_have_url(f"{stack.mirox_url}/profile/2fa/required")
+    expect(tab.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()

@@ -42,14 +42,14 @@ async def test_the_group_page_says_who_is_signed_in_and_which_groups_the_app_nee
 
 
 async def test_an_account_overdue_for_two_factor_is_sent_to_set_it_up(client, svc, clock):
-    """2FA required with the grace period over and 2FA off: 401 with the Profile page (its Enable) in ``Location``."""
+    """2FA required with the grace period over and 2FA off: 401 with the setup page (its Enable) in ``Location``."""
     await signed_in_without_two_factor(client, svc)
     await admin.set_policy(svc, Scope.EVERYONE, grace_days=0.01)  # 864 seconds
     assert (await client.get(VERIFY)).status_code == 200  # within the grace period
     clock.advance(865)
     refused = await client.get(VERIFY)
     assert refused.status_code == 401
-    assert refused.headers["location"] == "/profile"
+    assert refused.headers["location"] == "/profile/2fa/required"
     assert "remote-user" not in refused.headers
 
 
