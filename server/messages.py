@@ -50,6 +50,15 @@ MESSAGES: dict[str, str] = {
     # enrollment
     "enroll.expired": "This setup has expired or was replaced by a newer one. Click Enable to start again.",
     "enroll.already_on": "Two-factor authentication is already on.",
+    "enroll.phone_link": "Add to authenticator on this phone",
+    "enroll.phone_hint": (
+        "Setting up on the phone that has your authenticator app? A phone cannot scan its own screen: "
+        "tap the button below, or type the secret by hand (Manual Entry)."
+    ),
+    "enroll.secret_characters": (
+        "The secret uses only the letters A\u2013Z and the digits 2\u20137 (never 0, 1, 8 or 9). "
+        "The spaces are only for reading; leave them out if your app refuses them."
+    ),
     "enroll.qr_title": "QR code for {issuer} two-factor setup",
     # Security card
     "card.enabled": "Two-factor authentication is on. Every sign-in now asks for a code from your app.",

@@ -1,11 +1,14 @@
 """The Enable dialog: scan the QR code, save the backup code, verify and enable."""
 
+import html
 import re
 from datetime import datetime
 
 import segno
 
 from server import store
+from server.auth import totp
+from server.messages import message
 from tests.utils import (
     BACKUP_DISPLAY,
     PROFILE,
@@ -245,3 +248,16 @@ async def test_enable_when_already_on_opens_no_new_setup(client, svc, clock):
     assert response.status_code == 303
     assert shows(security_card((await client.get(PROFILE)).text), "enroll.already_on")
     assert await user_row(svc) == before
+
+
+async def test_step_one_offers_the_phone_link_and_names_account_issuer_and_alphabet(client, svc):
+    """Step 1 links the otpauth:// URI (for the phone that cannot scan itself); Manual Entry names account, issuer
+    and the secret's characters."""
+    await signed_in_without_two_factor(client, svc)
+    secret, _, step1 = await open_enable_dialog(client)
+    link = re.search(r'<a class="btn primary" href="(otpauth://[^"]+)">([^<]+)</a>', step1.text)
+    assert link and link.group(2) == message("enroll.phone_link")
+    assert html.unescape(link.group(1)) == totp.provisioning_uri(secret, "alice", "Mirox")
+    assert text_of(step1.text, "manual-account") == "alice"
+    assert text_of(step1.text, "manual-issuer") == "Mirox"
+    assert shows(step1.text, "enroll.secret_characters") and "A\u2013Z and the digits 2\u20137" in step1.text
