@@ -23,6 +23,8 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.MISCONFIGURED: ("misconfigured", 503),
     Status.REQUIRED: ("required", 403),
     Status.BUSY: ("busy", 503),
+    Status.OUTSIDE_GROUP: ("outside_group", 403),
+    Status.SETUP_OVERDUE: ("setup_overdue", 401),
     Status.EXPIRED: ("expired", 409),
     Status.UNAVAILABLE: ("unavailable", 409),
     Status.NOT_ON: ("not_on", 409),
