@@ -91,7 +91,7 @@ MESSAGES: dict[str, str] = {
         "What to do next: change your password now, and ask your administrator to check your account."
     ),
     # errors
-    "error.csrf": "This form has expired or came from another site. Reload the page and try again.",
+    "error.csrf": "This form is no longer valid, for example because the page was open for a long time. Reload the page and try again.",
     "error.bad_request": "The request could not be read. Reload the page and try again.",
     "error.not_found": "There is no page at this address.",
     "error.method": "This address does not accept that kind of request.",

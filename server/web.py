@@ -238,6 +238,13 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             binding = fresh_binding = new_token()
         request.state.csrf = csrf_token(svc.csrf_key, binding)
 
+        if access is Access.PENDING:
+            # Before the CSRF check: the token of an expired sign-in's form is bound to a cookie the
+            # browser has dropped, and the answer (back to the password step) changes nothing.
+            request.state.pending = await pending_signin_of(request)
+            if request.state.pending is None:
+                return await _signin_gone(request)
+
         if request.method not in SAFE_METHODS:
             form = await read_form(request)
             presented = request.headers.get("x-csrf-token") or field(form, "csrf_token")
@@ -254,11 +261,6 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             if token:
                 clear_cookie(response, request, "session")
             return response
-        if access is Access.PENDING:
-            request.state.pending = await pending_signin_of(request)
-            if request.state.pending is None:
-                target = href(request, "home") if request.state.user else href(request, "signin", {"m": "expired"})
-                return redirect(request, target)
         if rule.precondition is not None and (refusal := await rule.precondition(request)) is not None:
             return refusal
         if rule.fresh and account.needs_reauth(svc, request.state.session):
@@ -272,6 +274,19 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     guard.__name__ = endpoint.__name__
     guard.__doc__ = endpoint.__doc__
     return guard
+
+
+async def _signin_gone(request: Request) -> Response:
+    """A page or form of a pending sign-in that no longer exists: home when signed in, else the
+    sign-in page saying it took too long, with the username the form carried filled in."""
+    if request.state.user is not None:
+        return redirect(request, href(request, "home"))
+    query = {"m": "expired"}
+    if request.method not in SAFE_METHODS and (username := field(await read_form(request), "username", 64)):
+        query["username"] = username
+    response = redirect(request, href(request, "signin", query))
+    clear_cookie(response, request, "pending")
+    return response
 
 
 async def pending_signin_of(request: Request) -> PendingSignin | None:

@@ -89,6 +89,7 @@ def _signin_page(
     request: Request, error: str | None = None, status: int = 200, username: str = "", wait: int = 0
 ) -> Response:
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
+    username = username or request.query_params.get("username", "")[:64]
     headers = {"Retry-After": str(wait)} if wait else None
     context = {"error": error, "wait": wait, "notice": notice, "username": username}
     return _form_page(request, "signin", "partials/signin_form.html", context, status, headers)
@@ -133,20 +134,23 @@ def _signed_in(request: Request, token: str, target: str) -> Response:
     return response
 
 
-def _code_page(request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int) -> Response:
+async def _code_page(
+    request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int
+) -> Response:
     headers = {"Retry-After": str(extra["wait"])} if extra.get("wait") else None
-    context = {"mode": mode, "error": error, **extra}
+    username = await flow.pending_username(services(request), request.state.pending)
+    context = {"mode": mode, "error": error, "username": username, **extra}
     return _form_page(request, "two_factor", "partials/two_factor_form.html", context, status, headers)
 
 
 async def two_factor_page(request: Request) -> Response:
     """The two-factor screen: a 6-digit code from the authenticator app."""
-    return _code_page(request, "code")
+    return await _code_page(request, "code")
 
 
 async def backup_code_page(request: Request) -> Response:
     """Use Backup Code: the 8-character recovery code instead of an app code."""
-    return _code_page(request, "backup")
+    return await _code_page(request, "backup")
 
 
 async def _second_factor(request: Request, mode: str) -> Response:
@@ -164,14 +168,16 @@ async def _second_factor(request: Request, mode: str) -> Response:
     if result.status is Status.OK and result.token:
         return _signed_in(request, result.token, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
-        reason = "too_many_codes" if result.status is Status.EXHAUSTED else "expired"
-        response = redirect(request, href(request, "signin", {"m": reason}))
+        query = {"m": "too_many_codes" if result.status is Status.EXHAUSTED else "expired"}
+        if username := field(form, "username", 64):
+            query["username"] = username
+        response = redirect(request, href(request, "signin", query))
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)
     if result.status is Status.THROTTLED:
-        return _code_page(request, mode, error, status, wait=result.wait)
-    return _code_page(request, mode, error, status, attempts_left=result.attempts_left)
+        return await _code_page(request, mode, error, status, wait=result.wait)
+    return await _code_page(request, mode, error, status, attempts_left=result.attempts_left)
 
 
 async def two_factor_submit(request: Request) -> Response:
