@@ -137,7 +137,12 @@ async def _v4_audit_trail(db: Database, dialect: Dialect) -> None:
     await db.execute(update(tables.users).values(notices_seen_seq=seq))
 
 
-STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail)
+async def _v5_submissions(db: Database, dialect: Dialect) -> None:
+    """One-time form submissions, so a repeated submit gets the first one's result."""
+    await _create(db, tables.submissions)
+
+
+STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail, _v5_submissions)
 LATEST = len(STEPS)
 
 

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from server import metrics_http
 from server.flows import readiness
-from server.handlers import notices, password, profile, reauth, sessions, signin, two_factor
+from server.handlers import backup_card, notices, password, profile, reauth, sessions, signin, two_factor
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
 from server.web import Access, Endpoint, GuardedRoute, Rule, services
@@ -76,9 +76,27 @@ def routes() -> list[BaseRoute]:
         route("/signout", signin.signout, "signout", USER, POST),
         *form("/setup", signin.setup_page, signin.setup_submit, "setup", PUBLIC),
         route("/profile", profile.profile, "profile", USER),
+        route("/profile/reauth", reauth.reauth_page, "reauth_page", USER),
         route("/profile/reauth", reauth.reauth_submit, "reauth", USER, POST),
         route("/profile/2fa/enable", two_factor.enable, "enable_2fa", ENABLE, POST),
         route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", USER),
+        # A backup code just shown, kept: only for the session that was shown it, while it lives.
+        route(
+            "/profile/2fa/setup/{enrollment}/backup/download",
+            backup_card.enroll_backup_download,
+            "enroll_backup_download",
+            USER,
+        ),
+        route(
+            "/profile/2fa/setup/{enrollment}/backup/print", backup_card.enroll_backup_print, "enroll_backup_print", USER
+        ),
+        route(
+            "/profile/2fa/backup-code/{submission}/download",
+            backup_card.new_backup_download,
+            "new_backup_download",
+            USER,
+        ),
+        route("/profile/2fa/backup-code/{submission}/print", backup_card.new_backup_print, "new_backup_print", USER),
         route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", USER, POST),
         *code_action("/profile/2fa/check", "check", "check_2fa", fresh=False),
         *code_action("/profile/2fa/backup-code", "backup", "new_backup_code", fresh=True),

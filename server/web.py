@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server import static
-from server.auth.tokens import csrf_ok, csrf_token, new_token
+from server.auth.tokens import csrf_ok, csrf_token, new_public_id, new_token
 from server.flows import account
 from server.messages import message
 from server.services import Client, Services
@@ -159,6 +159,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "href": lambda name, query=None, **p: href(request, name, query, **p),
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
+        "new_submission": new_public_id,
     }
 
 
@@ -264,7 +265,10 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
         if rule.precondition is not None and (refusal := await rule.precondition(request)) is not None:
             return refusal
         if rule.fresh and account.needs_reauth(svc, request.state.session):
-            return reauth_prompt(request, name)
+            if request.method in SAFE_METHODS or is_htmx(request):
+                return reauth_prompt(request, name)
+            # A plain form: the prompt is a page of its own, so Back and reload do not post again.
+            return redirect(request, href(request, "reauth_page", {"then": name}))
 
         response = await endpoint(request)
         if fresh_binding is not None:

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.flows import repeat
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import done, refusal
 from server.messages import message
-from server.web import Endpoint, client_of, field, read_form, render_dialog, services
+from server.web import Endpoint, client_of, field, href, is_htmx, read_form, redirect, render_dialog, services
 
 STEPS = ("scan", "backup", "verify")
 
@@ -32,12 +33,23 @@ def prompt(
 # ---- Enable ----------------------------------------------------------------------------
 
 
+SETUP_NOTICES = ("continued", "replaced")
+
+
 async def enable(request: Request) -> Response:
-    """Enable: open the three-step dialog with a fresh pending enrollment."""
+    """Enable: open the three-step dialog, continuing this session's pending setup if there is one.
+
+    Without JavaScript the answer is a redirect to step 1's page, so Back and reload neither
+    resubmit nor replace the secret.
+    """
     view = await flow.start_enrollment(services(request), request.state.user, request.state.session)
     if view is None:
         return await done(request, "enroll.already_on")
-    return render_dialog(request, "partials/enroll_step.html", {"step": "scan", "enrollment": view})
+    notice = "continued" if view.continued else "replaced" if view.replaced else None
+    if not is_htmx(request):
+        query = {"m": notice} if notice else None
+        return redirect(request, href(request, "enroll_step", query, enrollment=view.id, step="scan"))
+    return render_dialog(request, "partials/enroll_step.html", {"step": "scan", "enrollment": view, "notice": notice})
 
 
 async def enroll_step(request: Request) -> Response:
@@ -48,7 +60,9 @@ async def enroll_step(request: Request) -> Response:
     )
     if step not in STEPS or view is None:
         return render_dialog(request, "partials/enroll_expired.html", status=404)
-    return render_dialog(request, "partials/enroll_step.html", {"step": step, "enrollment": view})
+    notice = request.query_params.get("m")
+    context = {"step": step, "enrollment": view, "notice": notice if notice in SETUP_NOTICES else None}
+    return render_dialog(request, "partials/enroll_step.html", context)
 
 
 async def enroll_verify(request: Request) -> Response:
@@ -57,8 +71,11 @@ async def enroll_verify(request: Request) -> Response:
     form = await read_form(request)
     enrollment_id = request.path_params["enrollment"][:32]
     user, session = request.state.user, request.state.session
-    outcome = await flow.confirm_enrollment(
-        svc, enrollment_id, user, session, field(form, "code", 64), client_of(request)
+    submission = repeat.submission_of(session, "enable", field(form, "submission", 32))
+    outcome = await repeat.once(
+        svc,
+        submission,
+        lambda: flow.confirm_enrollment(svc, enrollment_id, user, session, field(form, "code", 64), client_of(request)),
     )
     if outcome.status is Status.OK:
         return await done(request, "card.enabled")
@@ -101,11 +118,14 @@ def code_submit(action: str, route: str) -> Endpoint:
     run, success = CODE_ACTIONS[action]
 
     async def submit(request: Request) -> Response:
-        code = field(await read_form(request), "code", 64)
-        outcome = await run(services(request), request.state.user, code, client_of(request))
+        svc, form = services(request), await read_form(request)
+        code = field(form, "code", 64)
+        submission = repeat.submission_of(request.state.session, action, field(form, "submission", 32))
+        outcome = await repeat.once(svc, submission, lambda: run(svc, request.state.user, code, client_of(request)))
         if outcome.status is Status.OK:
             if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
-                return render_dialog(request, "partials/new_backup_code.html", {"backup_code": outcome.backup_code})
+                context = {"backup_code": outcome.backup_code, "submission": submission and submission.id}
+                return render_dialog(request, "partials/new_backup_code.html", context)
             return await done(request, success)
         if outcome.status is Status.NOT_ON:
             return await done(request, "card.not_on")

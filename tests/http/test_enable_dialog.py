@@ -137,7 +137,7 @@ async def test_step_of_made_up_enrollment_id_is_not_found(client, svc):
     for step in ("scan", "backup", "verify"):
         response = await client.get(f"/profile/2fa/setup/AAAAAAAAAAAAAAAA/{step}")
         assert response.status_code == 404
-        assert shows(response.text, "enroll.expired")
+        assert shows(response.text, "enroll.expired", issuer="Mirox")
 
 
 async def test_unknown_step_name_is_not_found(client, svc):
@@ -155,10 +155,10 @@ async def test_enrollment_expires_after_15_minutes(client, svc, clock):
     clock.advance(15 * 60 + 1)
     step = await client.get(base + "/verify")
     assert step.status_code == 404
-    assert shows(step.text, "enroll.expired")
+    assert shows(step.text, "enroll.expired", issuer="Mirox")
     response = await post(client, base, {"code": code(secret, clock)})
     assert response.status_code == 409
-    assert shows(response.text, "enroll.expired")
+    assert shows(response.text, "enroll.expired", issuer="Mirox")
     assert (await user_row(svc))["totp_secret_sealed"] is None
 
 

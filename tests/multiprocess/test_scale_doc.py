@@ -20,6 +20,7 @@ from tests.servers import (
     Server,
     app_env,
     browser,
+    click_enable,
     code_for,
     drop_schema,
     enable_two_factor,
@@ -136,7 +137,7 @@ async def test_running_at_scale_as_documented(pg_url: str, deployment: str, tmp_
 
         carol = browser()
         assert (await sign_in(carol, base, "carol")).status_code == 303
-        dialog = await submit(carol, base + "/profile", base + "/profile/2fa/enable", {})
+        dialog = await click_enable(carol, base)
         assert dialog.status_code == 200
         carol_step = re.search(r'action="(/profile/2fa/setup/[^"/]+/backup)"', dialog.text)
         assert carol_step

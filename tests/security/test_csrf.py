@@ -11,11 +11,11 @@ from tests.utils import (
     PROFILE,
     add_user,
     browser,
+    click_enable,
     code,
     csrf,
     db_snapshot,
     enrollment_path,
-    post,
     session_id_of,
     shows,
     sign_in,
@@ -57,7 +57,7 @@ async def victim(client, other_client, svc):
     await add_user(svc)
     await sign_in(client)
     await sign_in(other_client)
-    step1 = await post(client, "/profile/2fa/enable")
+    step1 = await click_enable(client)
     enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
     return {"session_id": await session_id_of(svc, "10.0.0.9"), "enrollment": enrollment}
 
