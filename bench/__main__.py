@@ -16,7 +16,7 @@ from typing import Any
 
 import argon2
 
-from bench import BenchError, rows, scale, seed, wrk
+from bench import BenchError, forward_auth, rows, scale, seed, wrk
 from bench.plan import FULL, QUICK
 from bench.report import Row, machine, table, write_json
 from bench.rows import PRODUCTION, Context
@@ -31,9 +31,11 @@ def arguments() -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="everything small, under a minute (the CI smoke test)")
     p.add_argument("--json", type=Path, help="where to write the results (default bench/results/<time>.json)")
-    p.add_argument("--postgres", action="store_true", help="require PostgreSQL for row 4 (default: if reachable)")
-    p.add_argument("--database-url", help=f"PostgreSQL for row 4 (default {DEFAULT_POSTGRES})")
-    p.add_argument("--sqlite-only", action="store_true", help="row 4 on SQLite only")
+    p.add_argument(
+        "--postgres", action="store_true", help="require PostgreSQL for rows 4 and 7 (default: if reachable)"
+    )
+    p.add_argument("--database-url", help=f"PostgreSQL for rows 4 and 7 (default {DEFAULT_POSTGRES})")
+    p.add_argument("--sqlite-only", action="store_true", help="rows 4 and 7 on SQLite only")
     return p.parse_args()
 
 
@@ -49,7 +51,7 @@ def backends(args: argparse.Namespace) -> list[str]:
         return ["SQLite", "PostgreSQL"]
     if args.postgres or args.database_url:
         raise BenchError(f"PostgreSQL is not reachable at {url}")
-    say(f"PostgreSQL is not reachable at {url}: row 4 on SQLite only")
+    say(f"PostgreSQL is not reachable at {url}: rows 4 and 7 on SQLite only")
     return ["SQLite"]
 
 
@@ -86,11 +88,20 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Row], str]:
             say(f"row {label}")
             found = measure(ctx)
             results += found if isinstance(found, list) else [found]
+        say("row 7: forward auth, SQLite")
+        results += forward_auth.rows(ctx, "SQLite")
     finally:
         main.stop()
+    postgres = args.database_url or DEFAULT_POSTGRES
     for backend in backends(args):
+        if backend == "PostgreSQL":
+            say("row 7: forward auth, PostgreSQL")
+            with scale.seeded_server(backend, 0, world, password_hash, tmp, postgres, layout=plan.main) as server:
+                pg = Context(plan=plan, world=world, server=server)
+                pg.wrk_get(forward_auth.verify_target(pg), 1)  # warm-up
+                results += forward_auth.rows(pg, backend)
         say(f"row 4: {backend}, {plan.scale_small:,} and {plan.scale_large:,} users")
-        results += scale.row_scale(plan, backend, world, password_hash, tmp, args.database_url or DEFAULT_POSTGRES)
+        results += scale.row_scale(plan, backend, world, password_hash, tmp, postgres)
     return sorted(results, key=lambda r: r.row), stack
 
 

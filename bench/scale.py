@@ -22,11 +22,17 @@ PAGE_CONNECTIONS = 8
 
 @contextlib.contextmanager
 def seeded_server(
-    backend: str, users: int, world: World, password_hash: str, tmp: Path, pg_url: str
+    backend: str,
+    users: int,
+    world: World,
+    password_hash: str,
+    tmp: Path,
+    pg_url: str,
+    layout: Layout | None = None,
 ) -> Iterator[servers.Server]:
-    """A server on a fresh database with ``users`` users and as many sessions."""
-    layout = Layout(users=users, sessions=users, pool=min(200, users - 3))
-    name = f"{backend.lower()}-{users}"
+    """A server on a fresh database with ``users`` users and as many sessions (or the given ``layout``)."""
+    layout = layout or Layout(users=users, sessions=users, pool=min(200, users - 3))
+    name = f"{backend.lower()}-{layout.users}" + ("-main" if layout.check else "")
     data_dir = tmp / name
     data_dir.mkdir()
     schema = servers.new_schema(pg_url) if backend != "SQLite" else None

@@ -102,7 +102,8 @@ def create_app(
 
     async def server_error(request: Request, exc: Exception) -> Response:
         response = error_page(request, 500, "error.server")
-        apply(MutableHeaders(raw=response.raw_headers), request.scope, settings.frame_ancestors)
+        headers = MutableHeaders(raw=response.raw_headers)
+        apply(headers, request.scope, settings.frame_ancestors, form_domains=settings.forward_auth_domains)
         return response
 
     handlers: dict[type[Exception] | int, Callable[[Request, Exception], object]] = {
@@ -116,7 +117,11 @@ def create_app(
         routes=routes(),
         middleware=[
             Middleware(metrics_http.LatencyMiddleware),
-            Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
+            Middleware(
+                SecurityHeadersMiddleware,
+                frame_ancestors=settings.frame_ancestors,
+                form_domains=settings.forward_auth_domains,
+            ),
             Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"], www_redirect=False),
             # Inside the headers middleware (Starlette's own max_body_size sits outside it),
             # so the 413 it answers carries the security headers too.

@@ -9,8 +9,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from server import audit, audit_store, cli_audit, db, metrics, store
+from server import audit, audit_store, cli_audit, cli_policy, db, metrics, store
 from server.flows import account, two_factor
 from server.flows.account import username_key
 from server.messages import message
@@ -20,20 +21,40 @@ from server.settings import Settings, SettingsError
 FLAG_SETTINGS = ("host", "port", "database_url", "data_dir", "workers", "root_path", "trusted_proxies")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run.py", description="Mirox account security")
-    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default 8000)")
-    p.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://user@host/db (default: SQLite in the data dir)"
+def global_flags(p: argparse.ArgumentParser, default: Any) -> argparse.ArgumentParser:
+    """The flags every command takes, before or after its name (``default``: SUPPRESS on subcommands,
+    so a flag given before the subcommand is not overwritten by the subcommand's own default)."""
+    flags = p.add_argument_group("global flags (before or after the command)")
+    flags.add_argument("--host", default=default, help="address to listen on (default 127.0.0.1)")
+    flags.add_argument("--port", type=int, default=default, help="port to listen on (default 8000)")
+    flags.add_argument(
+        "--database-url",
+        default=default,
+        help="sqlite:///path or postgresql://user@host/db (default: SQLite in the data dir)",
     )
-    p.add_argument("--data-dir", type=Path, help="folder for the SQLite file and the key file (default ./data)")
-    p.add_argument("--workers", type=int, help="number of server processes (use PostgreSQL for more than one)")
-    p.add_argument("--root-path", help="path prefix when served behind a reverse proxy, e.g. /security")
-    p.add_argument("--trusted-proxies", help="comma-separated proxy addresses whose X-Forwarded-* headers are trusted")
+    flags.add_argument(
+        "--data-dir", type=Path, default=default, help="folder for the SQLite file and the key file (default ./data)"
+    )
+    flags.add_argument(
+        "--workers", type=int, default=default, help="number of server processes (use PostgreSQL for more than one)"
+    )
+    flags.add_argument(
+        "--root-path", default=default, help="path prefix when served behind a reverse proxy, e.g. /security"
+    )
+    flags.add_argument(
+        "--trusted-proxies",
+        default=default,
+        help="comma-separated proxy addresses whose X-Forwarded-* headers are trusted",
+    )
+    return p
+
+
+def parser() -> argparse.ArgumentParser:
+    p = global_flags(argparse.ArgumentParser(prog="run.py", description="Mirox account security"), None)
+    common = global_flags(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the web server (the default)")
-    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    sub.add_parser("serve", help="run the web server (the default)", parents=[common])
+    user = sub.add_parser("user", help="manage accounts", parents=[common]).add_subparsers(dest="action", required=True)
     for action, text in (
         ("add", "create an account (password from the prompt or one line of stdin)"),
         ("disable", "disable an account and end its sessions"),
@@ -42,14 +63,17 @@ def parser() -> argparse.ArgumentParser:
         ("show", "show one account, with its flag if the person reported a security notice as not theirs"),
         ("clear-flag", 'clear the flag a person set with "This wasn\'t me" (after checking the account)'),
     ):
-        user.add_parser(action, help=text).add_argument("name")
-    user.add_parser("list", help="list accounts")
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="create or upgrade the schema")
-    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="action", required=True)
-    keys.add_parser("new", help="print a new random key")
-    keys.add_parser("rotate", help="re-encrypt every stored secret with the current (first) key")
+        user.add_parser(action, help=text, parents=[common]).add_argument("name")
+    user.add_parser("list", help="list accounts", parents=[common])
+    db = sub.add_parser("db", help="database maintenance", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="create or upgrade the schema", parents=[common])
+    keys = sub.add_parser("keys", help="encryption keys", parents=[common]).add_subparsers(dest="action", required=True)
+    keys.add_parser("new", help="print a new random key", parents=[common])
+    keys.add_parser("rotate", help="re-encrypt every stored secret with the current (first) key", parents=[common])
     cli_audit.add_commands(sub)
+    cli_policy.add_commands(sub, common)
     return p
 
 
@@ -192,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_db_upgrade(settings))
     if command == "audit":
         return asyncio.run(cli_audit.run(settings, args))
+    if command in ("group", "policy"):
+        return asyncio.run(cli_policy.run(settings, args))
     if args.action == "new":
         from server.auth.crypto import new_key_text
 

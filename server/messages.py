@@ -159,6 +159,11 @@ EVENTS: dict[str, str] = {
     "notice.disowned": "Reported a security notice as not you (other sessions signed out)",
     "admin.clear_flag": "Report cleared by an administrator",
     "password.changed": "Password changed",
+    "policy.applied": "Two-factor authentication now required by your administrator",
+    "policy.met": "Two-factor requirement met",
+    "policy.lifted": "Two-factor authentication no longer required by your administrator",
+    "admin.group_add": "Added to a group by an administrator",
+    "admin.group_remove": "Removed from a group by an administrator",
 }
 
 

@@ -137,12 +137,27 @@ async def _v4_audit_trail(db: Database, dialect: Dialect) -> None:
     await db.execute(update(tables.users).values(notices_seen_seq=seq))
 
 
-async def _v5_submissions(db: Database, dialect: Dialect) -> None:
+async def _v5_groups_and_policy(db: Database, dialect: Dialect) -> None:
+    """Groups, their members, the two-factor policy (one row, nobody required) and each account's standing."""
+    for table in (tables.groups, tables.group_members, tables.two_factor_policy, tables.policy_groups):
+        await _create(db, table)
+    await _create(db, tables.policy_states)
+    await db.execute(insert(tables.two_factor_policy).values(id=1, scope="nobody", changed_at=0.0))
+
+
+async def _v6_submissions(db: Database, dialect: Dialect) -> None:
     """One-time form submissions, so a repeated submit gets the first one's result."""
     await _create(db, tables.submissions)
 
 
-STEPS: tuple[Step, ...] = (_v1_foundation, _v2_two_factor, _v3_lookup_indexes, _v4_audit_trail, _v5_submissions)
+STEPS: tuple[Step, ...] = (
+    _v1_foundation,
+    _v2_two_factor,
+    _v3_lookup_indexes,
+    _v4_audit_trail,
+    _v5_groups_and_policy,
+    _v6_submissions,
+)
 LATEST = len(STEPS)
 
 

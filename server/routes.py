@@ -7,7 +7,17 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from server import metrics_http
 from server.flows import readiness
-from server.handlers import backup_card, notices, password, profile, reauth, sessions, signin, two_factor
+from server.handlers import (
+    backup_card,
+    forward_auth,
+    notices,
+    password,
+    profile,
+    reauth,
+    sessions,
+    signin,
+    two_factor,
+)
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
 from server.web import Access, Endpoint, GuardedRoute, Rule, services
@@ -108,6 +118,8 @@ def routes() -> list[BaseRoute]:
         # The current password in the form is this action's fresh re-authentication (throttled like sign-in).
         route("/profile/password", password.change_page, "change_password", USER),
         route("/profile/password", password.change_submit, "change_password_submit", USER, POST),
+        # Reverse proxies ask here about every request to a protected app: no body, no CSRF, one read.
+        route("/auth/verify", forward_auth.verify, "auth_verify", Access.FORWARD),
         Route("/healthz", healthz, name="healthz"),
         # Operators only: the configured addresses or bearer token (checked by the endpoint, no session).
         Route("/metrics", metrics_http.endpoint, name="metrics"),

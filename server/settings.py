@@ -65,6 +65,8 @@ class Settings:
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_token: str = field(default="", repr=False)
     allowed_hosts: tuple[str, ...] = ()
+    forward_auth_domains: tuple[str, ...] = ()
+    cookie_domain: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -147,9 +149,17 @@ class Settings:
                 raise SettingsError(
                     f"MIROX_ALLOWED_HOSTS: {host!r} is not a host name or *.domain pattern (no scheme, port or path)"
                 )
+        named = [("FORWARD_AUTH_DOMAINS", d) for d in self.forward_auth_domains]
+        for variable, domain in [*named, *([("COOKIE_DOMAIN", self.cookie_domain)] if self.cookie_domain else [])]:
+            if not _DOMAIN_PATTERN.fullmatch(domain):
+                raise SettingsError(
+                    f"MIROX_{variable}: {domain!r} is not a lowercase host or domain name "
+                    "(no scheme, port, path or wildcard; plant.example covers its subdomains)"
+                )
         return self
 
 
+_DOMAIN_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 _HOST_PATTERN = re.compile(r"(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]")
 
 

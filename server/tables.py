@@ -124,10 +124,60 @@ audit_head = Table(
 """One row (id 1): the number and hash of the last audit record. Appending updates it first,
 so concurrent appends (several processes) queue on its row lock and never fork the chain."""
 
+# Groups and the two-factor policy (schema version 5).
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False, unique=True),
+    _seconds("created_at"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    # Whose groups: the standing check and ``user list`` look members up by account.
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    _seconds("added_at"),
+)
+
+two_factor_policy = Table(
+    "two_factor_policy",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # "nobody" (the default), "everyone" or "groups" (those in ``policy_groups``).
+    Column("scope", String(10), nullable=False),
+    # The grace period: a fixed date-time, or days from when the policy reaches an account.
+    Column("grace_days", Float),
+    _seconds("grace_until", nullable=True),
+    _seconds("changed_at"),
+)
+"""One row (id 1), read on every signed-in request, so a change applies at once in every process."""
+
+policy_groups = Table(
+    "policy_groups",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+policy_states = Table(
+    "policy_states",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # When the policy reached the account (its grace period counts from here), a later deadline
+    # an administrator's reset of 2FA gave, and when the account met it (2FA on).
+    _seconds("reached_at"),
+    _seconds("extended_until", nullable=True),
+    _seconds("met_at", nullable=True),
+)
+
 submissions = Table(
     "submissions",
     metadata,
-    # A form's one-time submission id, per session and action (schema version 5): the first request
+    # A form's one-time submission id, per session and action (schema version 6): the first request
     # with it claims the row and stores its result; a repeat (double click, resubmit) gets that result.
     Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("action", String(16), primary_key=True),

@@ -37,6 +37,9 @@ class Access(enum.Enum):
     PUBLIC = "public"
     PENDING = "pending"
     USER = "user"
+    FORWARD = "forward"
+    """A reverse proxy's question about its browser: the session is read, nothing is written or
+    set, no redirect; the endpoint answers for a missing session itself (401)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,17 @@ def over_https(request: Request) -> bool:
     return request.scope.get("scheme") == "https"
 
 
+def _cookie_domain(request: Request, base: str) -> str | None:
+    """``MIROX_COOKIE_DOMAIN`` for the session cookie (protected apps on sibling subdomains need it)."""
+    return (services(request).settings.cookie_domain or None) if base == "session" else None
+
+
 def cookie_name(request: Request, base: str) -> str:
-    """``__Host-`` names over https, so no subdomain or path can plant one."""
-    return f"__Host-mirox_{base}" if over_https(request) else f"mirox_{base}"
+    """``__Host-`` names over https, so no subdomain or path can plant one; a session cookie shared
+    with a cookie domain is ``__Secure-`` (Secure, but subdomains of that domain can set it)."""
+    if not over_https(request):
+        return f"mirox_{base}"
+    return f"__Secure-mirox_{base}" if _cookie_domain(request, base) else f"__Host-mirox_{base}"
 
 
 def set_cookie(response: Response, request: Request, base: str, value: str, max_age: int | None = None) -> None:
@@ -97,6 +108,7 @@ def set_cookie(response: Response, request: Request, base: str, value: str, max_
         value,
         max_age=max_age,
         path="/",
+        domain=_cookie_domain(request, base),
         secure=over_https(request),
         httponly=True,
         samesite="lax",
@@ -107,6 +119,7 @@ def clear_cookie(response: Response, request: Request, base: str) -> None:
     response.delete_cookie(
         cookie_name(request, base),
         path="/",
+        domain=_cookie_domain(request, base),
         secure=over_https(request),
         httponly=True,
         samesite="lax",
@@ -232,6 +245,8 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             found = await account.signed_in(svc, token, now)
             if found is not None:
                 request.state.session, request.state.user = found
+        if access is Access.FORWARD:
+            return await endpoint(request)
 
         binding = _csrf_binding(request)
         fresh_binding = None

@@ -70,6 +70,24 @@ async def database(tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
 
 
 @pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, database: tuple[str, str | None], tmp_path: Path) -> Settings:
+    """MIROX_* variables for the test database, fast argon2 (for the command line); the Settings it will read."""
+    for name in list(os.environ):
+        if name.startswith("MIROX_") and name != PG_URL_VARIABLE:
+            monkeypatch.delenv(name)
+    url, schema = database
+    monkeypatch.setenv("MIROX_DATABASE_URL", url)
+    if schema:
+        monkeypatch.setenv("MIROX_DATABASE_SCHEMA", schema)
+    monkeypatch.setenv("MIROX_TOTP_KEYS", new_key_text())
+    monkeypatch.setenv("MIROX_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("MIROX_ARGON2_MEMORY_KIB", "8")
+    monkeypatch.setenv("MIROX_ARGON2_PARALLELISM", "1")
+    monkeypatch.setenv("MIROX_DATA_DIR", str(tmp_path / "data"))
+    return Settings.from_env(os.environ)
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database: tuple[str, str | None]) -> Settings:
     url, schema = database
     return Settings(

@@ -13,8 +13,8 @@ from server.auth import audit_chain
 from server.services import Client, open_services
 from server.settings import Settings
 from server.tables import security_events
-from tests.test_cli import environment, run  # noqa: F401  (environment is a fixture)
 from tests.utils import START, FakeClock, add_user
+from tests.utils import run_cli as run
 
 BROWSER = Client(ip="192.0.2.7", user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
 DAY = 24 * 60 * 60
@@ -49,14 +49,14 @@ async def verify(monkeypatch, capsys) -> tuple[int, str]:  # type: ignore[no-unt
     return code, capsys.readouterr().out
 
 
-async def test_verify_reports_an_intact_chain(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_reports_an_intact_chain(environment, monkeypatch, capsys):
     """Untouched records verify, and the answer says how many there are."""
     await five_records(environment)
     code, out = await verify(monkeypatch, capsys)
     assert code == 0 and "intact: 5 record(s)" in out
 
 
-async def test_verify_finds_an_edited_record(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_finds_an_edited_record(environment, monkeypatch, capsys):
     """Changing what a record says (a failure made a success) is reported at that record."""
     await five_records(environment)
     await tamper(environment, update(security_events).where(security_events.c.seq == 2).values(outcome="success"))
@@ -64,7 +64,7 @@ async def test_verify_finds_an_edited_record(environment, monkeypatch, capsys): 
     assert code == 1 and "record 2 (altered)" in out
 
 
-async def test_verify_finds_a_deleted_record(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_finds_a_deleted_record(environment, monkeypatch, capsys):
     """Removing a record from the middle is reported at the record after the gap."""
     await five_records(environment)
     await tamper(environment, delete(security_events).where(security_events.c.seq == 3))
@@ -72,7 +72,7 @@ async def test_verify_finds_a_deleted_record(environment, monkeypatch, capsys): 
     assert code == 1 and "record 4 (deleted)" in out
 
 
-async def test_verify_finds_a_deleted_last_record(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_finds_a_deleted_last_record(environment, monkeypatch, capsys):
     """Removing the newest record is caught by the head, which still counts it."""
     await five_records(environment)
     await tamper(environment, delete(security_events).where(security_events.c.seq == 5))
@@ -80,7 +80,7 @@ async def test_verify_finds_a_deleted_last_record(environment, monkeypatch, caps
     assert code == 1 and "record 5 (deleted)" in out
 
 
-async def test_verify_finds_an_inserted_record(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_finds_an_inserted_record(environment, monkeypatch, capsys):
     """A record added behind the app's back, even with a correctly computed hash, is reported."""
     await five_records(environment)
     async with open_services(environment) as svc:
@@ -93,7 +93,7 @@ async def test_verify_finds_an_inserted_record(environment, monkeypatch, capsys)
     assert code == 1 and "record 6 (inserted)" in out
 
 
-async def test_verify_finds_a_record_inserted_in_the_middle(environment, monkeypatch, capsys):  # noqa: F811
+async def test_verify_finds_a_record_inserted_in_the_middle(environment, monkeypatch, capsys):
     """Renumbering to slip a record in between two others is reported at the slipped-in record."""
     await five_records(environment)
     async with open_services(environment) as svc:
@@ -123,7 +123,7 @@ def day(offset: int) -> str:
     return datetime.fromtimestamp(START + offset * DAY, UTC).isoformat()
 
 
-async def test_export_csv_round_trips_through_the_csv_module(environment, monkeypatch, capsys):  # noqa: F811
+async def test_export_csv_round_trips_through_the_csv_module(environment, monkeypatch, capsys):
     """Every field of every record comes back from Python's csv reader as it is stored."""
     await five_records(environment)
     rows = list(csv.DictReader(io.StringIO(await export(monkeypatch, capsys, "--format", "csv"))))
@@ -136,7 +136,7 @@ async def test_export_csv_round_trips_through_the_csv_module(environment, monkey
         assert row["time"].endswith("Z")
 
 
-async def test_export_jsonl_round_trips_and_filters_by_time_and_user(environment, monkeypatch, capsys):  # noqa: F811
+async def test_export_jsonl_round_trips_and_filters_by_time_and_user(environment, monkeypatch, capsys):
     """--since/--until pick a time range (until exclusive) and --user one account's records."""
     await five_records(environment)
     lines = (await export(monkeypatch, capsys, "--format", "jsonl")).splitlines()
@@ -151,7 +151,7 @@ async def test_export_jsonl_round_trips_and_filters_by_time_and_user(environment
     assert [json.loads(line)["seq"] for line in alice.splitlines()] == [1, 2, 4]
 
 
-async def test_export_refuses_a_date_it_cannot_read(environment, monkeypatch, capsys):  # noqa: F811
+async def test_export_refuses_a_date_it_cannot_read(environment, monkeypatch, capsys):
     """A malformed --since is a usage error that names the expected form, not a traceback."""
     with pytest.raises(SystemExit) as exit_info:
         await run(monkeypatch, "audit", "export", "--since", "yesterday")
@@ -159,7 +159,7 @@ async def test_export_refuses_a_date_it_cannot_read(environment, monkeypatch, ca
     assert "2026-12-01" in capsys.readouterr().err
 
 
-async def test_a_flag_shows_in_user_list_and_user_show_until_cleared(environment, monkeypatch, capsys):  # noqa: F811
+async def test_a_flag_shows_in_user_list_and_user_show_until_cleared(environment, monkeypatch, capsys):
     """ "This wasn't me" flags the account: `user list` and `user show` say so; `user clear-flag` clears and records it."""
     await five_records(environment)
     async with open_services(environment) as svc:

@@ -1,43 +1,15 @@
 """The command line: user administration and schema upgrades, configured by MIROX_* variables."""
 
-import asyncio
-import io
-import os
-
 import pytest
 from sqlalchemy import update
 
-from server import cli, store
-from server.auth.crypto import new_key_text
+from server import store
 from server.messages import message
 from server.services import open_services
 from server.settings import Settings
 from server.tables import users
 from tests.utils import PASSWORD
-
-
-@pytest.fixture
-def environment(monkeypatch, database, tmp_path) -> Settings:
-    """MIROX_* variables for the test database, fast argon2; returns the Settings the CLI will read."""
-    for name in list(os.environ):
-        if name.startswith("MIROX_") and name != "MIROX_TEST_DATABASE_URL":
-            monkeypatch.delenv(name)
-    url, schema = database
-    monkeypatch.setenv("MIROX_DATABASE_URL", url)
-    if schema:
-        monkeypatch.setenv("MIROX_DATABASE_SCHEMA", schema)
-    monkeypatch.setenv("MIROX_TOTP_KEYS", new_key_text())
-    monkeypatch.setenv("MIROX_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("MIROX_ARGON2_MEMORY_KIB", "8")
-    monkeypatch.setenv("MIROX_ARGON2_PARALLELISM", "1")
-    monkeypatch.setenv("MIROX_DATA_DIR", str(tmp_path / "data"))
-    return Settings.from_env(os.environ)
-
-
-async def run(monkeypatch, *argv: str, stdin: str = "") -> int:
-    """``run.py ARGV`` with ``stdin`` piped in (the CLI runs its own event loop, so in a thread)."""
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    return await asyncio.to_thread(cli.main, list(argv))
+from tests.utils import run_cli as run
 
 
 async def user(settings: Settings, name: str) -> store.User | None:

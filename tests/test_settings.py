@@ -113,6 +113,12 @@ def test_keys_are_not_shown_in_repr():
         ("MIROX_ALLOWED_HOSTS", "security.plant.example:8443"),
         ("MIROX_ALLOWED_HOSTS", "security.*.example"),
         ("MIROX_ALLOWED_HOSTS", "*"),
+        ("MIROX_FORWARD_AUTH_DOMAINS", "https://plant.example"),
+        ("MIROX_FORWARD_AUTH_DOMAINS", "*.plant.example"),
+        ("MIROX_FORWARD_AUTH_DOMAINS", "plant.example:443"),
+        ("MIROX_FORWARD_AUTH_DOMAINS", ".plant.example"),
+        ("MIROX_COOKIE_DOMAIN", ".plant.example"),
+        ("MIROX_COOKIE_DOMAIN", "Plant.Example"),
     ],
 )
 def test_invalid_values_name_the_variable(variable, value):
@@ -126,6 +132,13 @@ def test_allowed_hosts_are_a_list_of_names():
     settings = Settings.from_env({"MIROX_ALLOWED_HOSTS": "security.plant.example, *.intranet.example [::1]"})
     assert settings.allowed_hosts == ("security.plant.example", "*.intranet.example", "[::1]")
     assert Settings().allowed_hosts == ()
+
+
+def test_forward_auth_domains_are_a_list_of_names():
+    """``MIROX_FORWARD_AUTH_DOMAINS`` takes domain names, commas or spaces between them; none by default."""
+    settings = Settings.from_env({"MIROX_FORWARD_AUTH_DOMAINS": "plant.example, reports.office.example"})
+    assert settings.forward_auth_domains == ("plant.example", "reports.office.example")
+    assert Settings().forward_auth_domains == () and Settings().cookie_domain == ""
 
 
 def test_invalid_flag_values_are_refused_too():

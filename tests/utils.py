@@ -1,9 +1,12 @@
-"""Tiny helpers for HTTP-level tests."""
+"""Tiny helpers for HTTP-level and command-line tests."""
 
+import asyncio
+import io
 import re
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 from server import store
 from server.auth import totp
@@ -272,6 +275,7 @@ def browser(
     https: bool = False,
     user_agent: str | None = None,
     raise_app_exceptions: bool = True,
+    host: str = "testserver",
 ) -> httpx.AsyncClient:
     """One more browser (own cookies) on the running app (``app`` is the ``LifespanManager``); close it after use.
 
@@ -285,7 +289,7 @@ def browser(
             client=(ip, 50000),
             raise_app_exceptions=raise_app_exceptions,
         ),
-        base_url="https://testserver" if https else "http://testserver",
+        base_url=f"https://{host}" if https else f"http://{host}",
         headers=headers,
         follow_redirects=False,
     )
@@ -359,3 +363,11 @@ async def signed_in(b: httpx.AsyncClient) -> bool:
         return False
     assert response.status_code == 200
     return True
+
+
+async def run_cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:
+    """``run.py ARGV`` with ``stdin`` piped in (the command line runs its own event loop, so in a thread)."""
+    from server import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return await asyncio.to_thread(cli.main, list(argv))

@@ -5,7 +5,7 @@ import re
 from server import audit, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import throttling
+from server.flows import policy, throttling
 from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -38,6 +38,9 @@ async def add_user(svc: Services, username: str, password: str) -> str | None:
     if not created:
         return "setup.taken"
     svc.hasher.stored_hash_changed(None, password_hash)
+    user = await store.get_user_by_key(svc.db, username_key(username))
+    if user is not None:
+        await policy.standing(svc, user)  # under an "everyone" policy its grace period starts now
     return None
 
 

@@ -1,8 +1,6 @@
 """Sign-in pages: password, two-factor code, backup code, first-start setup, sign-out."""
 
-import re
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +9,7 @@ from server.flows import account
 from server.flows import signin as flow
 from server.flows.outcomes import Status
 from server.handlers.common import refusal
+from server.targets import safe_target
 from server.web import (
     clear_cookie,
     client_of,
@@ -32,46 +31,6 @@ SIGNIN_NOTICES = {
 }
 
 
-_DECODE_ROUNDS = 4
-"""How many layers of percent-encoding ``next`` may carry before it is refused."""
-
-
-def _has_dot_segment(target: str) -> bool:
-    """Whether the path part holds a "." or ".." segment, percent-encoded (even repeatedly) or not.
-
-    Browsers resolve "/security/%2e%2e/x" to "/x": a prefix check alone would let ``next``
-    leave the root path. Undecodable nesting counts as a dot segment.
-    """
-    path = target.split("?", 1)[0].split("#", 1)[0]
-    for _ in range(_DECODE_ROUNDS):
-        if any(segment in (".", "..") for segment in re.split(r"[/\\]", path)):
-            return True
-        decoded = unquote(path)
-        if decoded == path:
-            return False
-        path = decoded
-    return True
-
-
-def _safe_next(request: Request, target: str) -> str:
-    """Only paths inside this app; never another host (open redirect), never outside the root path.
-
-    Printable ASCII only: browsers drop tabs and newlines from URLs ("/\\t/evil" becomes
-    "//evil"), and ``HX-Redirect`` carries the value unquoted in a header.
-    """
-    root = request.scope.get("root_path", "")
-    plain = target.isascii() and target.isprintable()
-    if (
-        plain
-        and target.startswith(root + "/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not _has_dot_segment(target)
-    ):
-        return target
-    return href(request, "home")
-
-
 def _form_page(
     request: Request,
     title: str,
@@ -81,7 +40,8 @@ def _form_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A sign-in step: its form alone for htmx, else the one form page (titled ``page.<title>``)."""
-    context = {"title": f"page.{title}", "next": request.query_params.get("next", ""), **context}
+    query = request.query_params  # rd= is the protected app's URL that forward auth sends here (a proxy's name)
+    context = {"title": f"page.{title}", "next": query.get("next") or query.get("rd", ""), **context}
     return render(request, "form_page.html", partial, context, status, headers)
 
 
@@ -109,7 +69,7 @@ async def signin_submit(request: Request) -> Response:
     svc = services(request)
     form = await read_form(request)
     username, password = field(form, "username", 64), field(form, "password", 1024)
-    next_url = _safe_next(request, field(form, "next", 512))
+    next_url = safe_target(request, field(form, "next", 512))
     if not username or not password:
         return _signin_page(request, "signin.missing", 422, username)
     client = client_of(request)
@@ -161,7 +121,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
     pending = request.state.pending
     if mode == "code":
         result = await flow.complete_with_code(svc, pending, code, client)
-        target = _safe_next(request, field(form, "next", 512))
+        target = safe_target(request, field(form, "next", 512))
     else:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")

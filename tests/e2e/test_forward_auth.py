@@ -1,0 +1,73 @@
+"""Journey: a protected intranet app behind the README's nginx, signed in through Mirox (JavaScript on and off)."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")  # the browser extras are optional
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.e2e.helpers import enable, enter_sign_in_code, open_profile, sign_in, sign_out
+from tests.nginx.harness import DOMAIN, Stack, stack
+
+pytestmark = pytest.mark.browser
+__all__ = ["stack"]
+
+SIGN_IN = re.compile(r"/signin\?rd=")
+
+
+@pytest.fixture(scope="module")
+def plant_browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium for which every plant.example name is this machine (nginx listens on loopback)."""
+    rules = f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1, MAP *.{DOMAIN} 127.0.0.1"
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, rules])
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def tab(plant_browser: Browser, stack: Stack, js: bool) -> Iterator[Page]:
+    """A fresh browser (own cookies) that trusts nothing but ignores the test certificate's issuer."""
+    context = plant_browser.new_context(
+        viewport=DESKTOP, locale="en-GB", java_script_enabled=js, ignore_https_errors=True, base_url=stack.mirox_url
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def greeted(page: Page, name: str) -> None:
+    expect(page.locator("#greeting")).to_have_text(f"Hello, {name}")
+
+
+def test_the_demo_app_signs_in_through_mirox_with_the_code_and_signs_out(tab: Page, stack: Stack, js: bool) -> None:
+    """Demo app → sign-in → password → 6-digit code → back on the demo app; sign out in Mirox → sign-in again."""
+    name = f"op{'js' if js else 'nojs'}"
+    stack.add_user(name)
+    dashboard = stack.app_url + "/d/line-3?from=now-6h&to=now"
+
+    tab.goto(dashboard)
+    expect(tab).to_have_url(SIGN_IN)
+    sign_in(tab, name)
+    expect(tab).to_have_url(dashboard)
+    greeted(tab, name)
+
+    tab.goto(stack.mirox_url + "/")
+    open_profile(tab)
+    authenticator = enable(tab, js).app
+    sign_out(tab)
+
+    tab.goto(dashboard)
+    expect(tab).to_have_url(SIGN_IN)
+    sign_in(tab, name)
+    enter_sign_in_code(tab, authenticator.spend())
+    expect(tab).to_have_url(dashboard)
+    greeted(tab, name)
+
+    tab.goto(stack.mirox_url + "/")
+    sign_out(tab)
+    tab.goto(dashboard)
+    expect(tab).to_have_url(SIGN_IN)
+    expect(tab.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
