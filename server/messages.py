@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
         "to continue this setup with the same QR code."
     ),
     "enroll.confirm_stored": 'Store the backup code first, then tick "I have stored this code".',
+    "enroll.asks_password": "Start again asks for your password first: your last password confirmation has expired.",
     "enroll.continued": (
         "Continue setup: this is the setup you started before, with the same QR code and secret. "
         "If your app already has the {issuer} entry, click Next."

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import repeat
+from server.flows import account, repeat
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import done, refusal
@@ -36,6 +36,12 @@ def prompt(
 SETUP_NOTICES = ("continued", "replaced")
 
 
+def expired(request: Request, status: int) -> Response:
+    """The expired setup, saying whether Start again will ask for the password first."""
+    stale = account.needs_reauth(services(request), request.state.session)
+    return render_dialog(request, "partials/enroll_expired.html", {"asks_password": stale}, status)
+
+
 async def enable(request: Request) -> Response:
     """Enable: open the three-step dialog, continuing this session's pending setup if there is one.
 
@@ -59,7 +65,7 @@ async def enroll_step(request: Request) -> Response:
         services(request), request.path_params["enrollment"][:32], request.state.user, request.state.session
     )
     if step not in STEPS or view is None:
-        return render_dialog(request, "partials/enroll_expired.html", status=404)
+        return expired(request, 404)
     notice = request.query_params.get("m")
     context = {"step": step, "enrollment": view, "notice": notice if notice in SETUP_NOTICES else None}
     return render_dialog(request, "partials/enroll_step.html", context)
@@ -83,7 +89,7 @@ async def enroll_verify(request: Request) -> Response:
         return await done(request, "enroll.already_on")
     view = await flow.load_enrollment(svc, enrollment_id, user, session)
     if outcome.status is Status.EXPIRED or view is None:
-        return render_dialog(request, "partials/enroll_expired.html", status=409)
+        return expired(request, 409)
     error, status = refusal(outcome.status, "code")
     context = {"step": "verify", "enrollment": view, "error": error}
     return render_dialog(request, "partials/enroll_step.html", context, status)

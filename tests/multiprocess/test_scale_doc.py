@@ -56,10 +56,10 @@ def test_the_document_says_what_this_test_does():
         "Restart all processes.",
         "python run.py keys rotate",
         "Re-encrypted N secret(s) with the current key.",
-        "Wait 15 minutes (`MIROX_ENROLLMENT_TTL`)",
+        "Wait 10 minutes (`MIROX_ENROLLMENT_TTL`)",
         'MIROX_TOTP_KEYS="NEW_KEY"',
         "Sessions are not affected",
-        "This form has expired",
+        "This form is no longer valid",
     ):
         assert text in doc, text
 
