@@ -16,7 +16,7 @@ from typing import Any
 
 import argon2
 
-from bench import BenchError, forward_auth, rows, scale, seed, wrk
+from bench import BenchError, forward_auth, rows, scale, seed, storm, wrk
 from bench.plan import FULL, QUICK
 from bench.report import Row, machine, table, write_json
 from bench.rows import PRODUCTION, Context
@@ -102,6 +102,8 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Row], str]:
                 results += forward_auth.rows(pg, backend)
         say(f"row 4: {backend}, {plan.scale_small:,} and {plan.scale_large:,} users")
         results += scale.row_scale(plan, backend, world, password_hash, tmp, postgres)
+        say(f"row 8: {backend}, a sign-in flood from {plan.flood_in_flight} addresses")
+        results += storm.row_flood(plan, backend, tmp, postgres)
     return sorted(results, key=lambda r: r.row), stack
 
 

@@ -26,6 +26,10 @@ class Plan:
     scale_signins: int
     scale_turns: int
     scale_wrk_seconds: float
+    flood_in_flight: int
+    """Row 8: wrong-password sign-ins in flight, each from its own loopback address."""
+    flood_tail_seconds: float
+    """Row 8: how long the flood goes on after the card is measured (the known browser signs in then)."""
 
 
 FULL = Plan(
@@ -45,6 +49,8 @@ FULL = Plan(
     scale_signins=12,
     scale_turns=2,
     scale_wrk_seconds=5,
+    flood_in_flight=60,
+    flood_tail_seconds=10,
 )
 
 QUICK = Plan(
@@ -64,4 +70,6 @@ QUICK = Plan(
     scale_signins=2,
     scale_turns=1,
     scale_wrk_seconds=1,
+    flood_in_flight=20,
+    flood_tail_seconds=2,
 )

@@ -176,3 +176,17 @@ async def end_other_signins(db: Database, user_id: int, keep_session_id: int) ->
         )
         await db.execute(delete(pending_signins).where(pending_signins.c.user_id == user_id))
     return len(ended)
+
+
+TWO_FACTOR_CHANGES = ("2fa.enabled", "2fa.disabled", "2fa.backup_used", "2fa.reset_by_admin")
+
+
+async def last_two_factor_change(db: Database, user_id: int) -> str | None:
+    """The kind of the account's latest record that turned two-factor authentication on or off."""
+    row = await db.fetch_one(
+        select(security_events.c.kind)
+        .where(security_events.c.user_id == user_id, security_events.c.kind.in_(TWO_FACTOR_CHANGES))
+        .order_by(security_events.c.seq.desc())
+        .limit(1)
+    )
+    return None if row is None else str(row["kind"])

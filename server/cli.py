@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from server import audit, audit_store, cli_audit, cli_policy, db, metrics, store
-from server.flows import account, two_factor
+from server.flows import account, known_devices, two_factor
 from server.flows.account import username_key
 from server.messages import message
 from server.services import open_services
@@ -115,6 +115,7 @@ async def run_user(settings: Settings, action: str, name: str | None) -> int:
         if action == "disable":
             await store.disable_user(svc.db, user.id, svc.clock())
             await audit.record(svc, "admin.user_disable", user=user)
+            await known_devices.forget(svc, user)
             print(f"Disabled {user.username}; their sessions have ended.")
         elif action == "set-password":
             problem = await account.set_password(svc, user, read_password(f"New password for {user.username}: "))

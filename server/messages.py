@@ -8,11 +8,17 @@ MESSAGES: dict[str, str] = {
     # sign-in
     "signin.invalid": "That username and password do not match. Check both and try again.",
     "signin.missing": "Enter your username and password.",
-    "signin.throttled": "Too many failed attempts. Wait {seconds} seconds, then try again.",
+    "signin.throttled": "Too many failed attempts for this account. Wait {wait}, then try again.",
+    "signin.throttled_address": (
+        "Too many failed sign-in attempts from this computer or network (others may share it). "
+        "Wait {wait}, then try again."
+    ),
     "signin.expired": "Your sign-in took too long or was interrupted. Sign in again with your password.",
     "signin.too_many_codes": "Too many wrong codes. Sign in again with your password.",
     "signin.signed_out": "You are signed out.",
     "signin.session_ended": "Your session has ended. Sign in again to continue.",
+    "signin.account_created": "Account created. Sign in with your new username and password.",
+    "signin.busy": "The sign-in service is busy. Try again in {wait}.",
     # first start
     "setup.invalid_link": "This setup link is invalid or was already used. Use the link printed on the server console.",
     "setup.username": "Choose a username of 1 to 64 letters, digits, dots, dashes or underscores.",
@@ -29,7 +35,8 @@ MESSAGES: dict[str, str] = {
         "The service is misconfigured and cannot check codes right now. Contact your administrator."
     ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
-    "code.throttled": "Too many wrong codes. Wait {seconds} seconds, then try again.",
+    "code.busy": "The sign-in service is busy. Try again in {wait}.",
+    "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
     "backup.confirm_close": (
@@ -45,8 +52,13 @@ MESSAGES: dict[str, str] = {
         "signing in with it turns two-factor authentication off, so you can set it up again."
     ),
     "backup.card_help": (
-        "Lost both your phone and this code? Ask your administrator: they can turn two-factor "
+        "Lost both your phone and this code? Ask {contact}: they can turn two-factor "
         "authentication off for your account."
+    ),
+    "signin.lost_both": (
+        "Lost both your phone and your backup code? Ask {contact} to turn two-factor authentication off "
+        "for your account (with the command run.py user reset-2fa). Then sign in with your password alone "
+        "and set it up again."
     ),
     # enrollment
     "enroll.expired": (
@@ -95,6 +107,14 @@ MESSAGES: dict[str, str] = {
     "prompt.disable.submit": "Disable 2FA",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
+    "reauth.for": "To {action}, confirm that you are {user}.",
+    # what a password prompt continues, by the name of its fresh route (tests walk the route table)
+    "reauth.action.enable_2fa": "turn on two-factor authentication",
+    "reauth.action.new_backup_code": "issue a new backup code",
+    "reauth.action.new_backup_code_submit": "issue a new backup code",
+    "reauth.action.disable_2fa": "turn off two-factor authentication",
+    "reauth.action.disable_2fa_submit": "turn off two-factor authentication",
+    "reauth.action.sessions_signout_others": "sign out all your other sessions",
     "reauth.invalid": "That password is not correct.",
     # sessions
     "sessions.signed_out_one": "That session is signed out.",
@@ -165,9 +185,20 @@ EVENTS: dict[str, str] = {
     "policy.lifted": "Two-factor authentication no longer required by your administrator",
     "admin.group_add": "Added to a group by an administrator",
     "admin.group_remove": "Removed from a group by an administrator",
+    "devices.forgotten": "Browsers that signed in before are no longer remembered",
 }
 
 
+def duration(seconds: int) -> str:
+    """A wait as people say it: "1 second", "45 seconds", and whole minutes (rounded up) from 2 minutes on."""
+    if seconds >= 120:
+        return f"{-(-seconds // 60)} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
+
+
 def message(key: str, **params: object) -> str:
-    """The text for ``key``, with ``{placeholders}`` filled in."""
+    """The text for ``key``, with ``{placeholders}`` filled in; ``seconds=`` fills ``{wait}`` in words."""
+    seconds = params.get("seconds")
+    if isinstance(seconds, int):  # templates pass it for every error, most have no wait
+        params["wait"] = duration(seconds)
     return MESSAGES[key].format(**params) if params else MESSAGES[key]

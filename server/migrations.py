@@ -145,7 +145,12 @@ async def _v5_groups_and_policy(db: Database, dialect: Dialect) -> None:
     await db.execute(insert(tables.two_factor_policy).values(id=1, scope="nobody", changed_at=0.0))
 
 
-async def _v6_submissions(db: Database, dialect: Dialect) -> None:
+async def _v6_devices(db: Database, dialect: Dialect) -> None:
+    """Device cookies: the browsers that signed in to an account before."""
+    await _create(db, tables.devices)
+
+
+async def _v7_submissions(db: Database, dialect: Dialect) -> None:
     """One-time form submissions, so a repeated submit gets the first one's result."""
     await _create(db, tables.submissions)
 
@@ -156,7 +161,8 @@ STEPS: tuple[Step, ...] = (
     _v3_lookup_indexes,
     _v4_audit_trail,
     _v5_groups_and_policy,
-    _v6_submissions,
+    _v6_devices,
+    _v7_submissions,
 )
 LATEST = len(STEPS)
 

@@ -6,10 +6,11 @@ Nothing here knows about HTTP: flows and the command line import this module, ne
 import hashlib
 import hmac
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from databases import Database
 from server import db as database
 from server import metrics
 from server.audit_sinks import Sink, open_sink
+from server.auth import device_cookie
+from server.auth.admission import HashQueue
 from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
@@ -36,6 +39,8 @@ class Client:
 
     ip: str
     user_agent: str
+    device: str | None = field(default=None, repr=False)
+    """The browser's device cookie, as sent (see ``server.auth.device_cookie``)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,9 @@ class Services:
     clock: Callable[[], float]
     keyring: Keyring
     hasher: PasswordHasher
+    hash_queue: HashQueue
     csrf_key: bytes
+    device_key: bytes
     templates: jinja2.Environment
     audit_sink: Sink
 
@@ -81,12 +88,17 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
     if database_file is not None:
         for warning in prepare_private_database(database_file, create_folder=settings.database_url == ""):
             logger.warning(warning)
+    started = time.perf_counter()
     hasher = metrics.MeasuredHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
         limit=settings.hash_threads,
     )
+    # The hasher made one hash at start: the queue's first estimate of a hash's time, with
+    # every hashing thread busy on the cores there are.
+    busy_share = max(1.0, settings.hash_threads / (os.cpu_count() or 1))
+    first_hash = (time.perf_counter() - started) * busy_share
     sink = open_sink(settings.audit_sink)
     try:
         async with database.opened(
@@ -98,7 +110,16 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                 clock=clock,
                 keyring=Keyring(keys),
                 hasher=hasher,
+                hash_queue=HashQueue(
+                    slots=settings.hash_threads,
+                    general=settings.hash_queue,
+                    known=settings.hash_known_queue,
+                    share=settings.hash_share,
+                    max_wait=settings.hash_max_wait,
+                    hash_seconds=first_hash,
+                ),
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
+                device_key=device_cookie.derive_key(keys[0]),
                 templates=_templates(),
                 audit_sink=sink,
             )

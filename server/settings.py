@@ -33,6 +33,7 @@ class Settings:
     root_path: str = ""
     trusted_proxies: str = "127.0.0.1"
     issuer: str = "Mirox"
+    help_contact: str = "your administrator"
     totp_keys: str = field(default="", repr=False)
     key_file: Path | None = None
     idle_timeout: float = 30 * 60
@@ -52,6 +53,11 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     hash_threads: int = 4
+    hash_queue: int = 32
+    hash_known_queue: int = 8
+    hash_share: int = 4
+    hash_max_wait: float = 4.0
+    device_cookie_lifetime: float = 180 * 24 * 60 * 60
     max_body_bytes: int = 16 * 1024
     db_acquire_timeout: float = 3.0
     max_header_bytes: int = 8 * 1024
@@ -97,6 +103,11 @@ class Settings:
             "pending_signin_ttl",
             "pending_signin_attempts",
             "hash_threads",
+            "hash_queue",
+            "hash_known_queue",
+            "hash_share",
+            "hash_max_wait",
+            "device_cookie_lifetime",
             "max_body_bytes",
             "db_acquire_timeout",
             "max_header_bytes",

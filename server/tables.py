@@ -78,6 +78,18 @@ pending_signins = Table(
     Column("ip", String(64), nullable=False),
 )
 
+devices = Table(
+    "devices",
+    metadata,
+    # Browsers that completed a sign-in to the account (schema version 6): their device
+    # cookie's token, hashed, puts them ahead of unknown clients and past the account's lock.
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    _seconds("created_at"),
+    _seconds("expires_at"),
+)
+
 enrollments = Table(
     "enrollments",
     metadata,
@@ -177,7 +189,7 @@ policy_states = Table(
 submissions = Table(
     "submissions",
     metadata,
-    # A form's one-time submission id, per session and action (schema version 6): the first request
+    # A form's one-time submission id, per session and action (schema version 7): the first request
     # with it claims the row and stores its result; a repeat (double click, resubmit) gets that result.
     Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("action", String(16), primary_key=True),

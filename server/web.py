@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -77,7 +77,8 @@ def services(request: Request) -> Services:
 
 def client_of(request: Request) -> Client:
     ip = request.client.host if request.client else "unknown"
-    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512])
+    device = request.cookies.get(cookie_name(request, "device"))
+    return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512], device=device)
 
 
 def is_htmx(request: Request) -> bool:
@@ -173,6 +174,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
         "new_submission": new_public_id,
+        "help_contact": services(request).settings.help_contact,
     }
 
 
@@ -229,6 +231,22 @@ def _csrf_binding(request: Request) -> str | None:
     return None
 
 
+def _return_to(request: Request) -> str | None:
+    """Where sign-in should lead back to: the page asked for, or the page the person was on.
+
+    An htmx request (a session that ended while the Profile page stayed open) and a plain form's
+    POST come from a page of this app; its address arrives as ``HX-Current-URL`` or ``Referer``.
+    Sign-in checks ``next`` again (``_safe_next``): only paths of this app are followed.
+    """
+    if request.method == "GET" and not is_htmx(request):
+        return request.url.path
+    source = request.headers.get("hx-current-url" if is_htmx(request) else "referer", "")
+    parts = urlsplit(source)
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return None
+    return parts.path
+
+
 def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     """Load the session, enforce CSRF and the route's rule, then call ``endpoint``."""
     access = rule.access
@@ -270,7 +288,8 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
         if access is Access.USER and request.state.user is None:
             if await pending_signin_of(request) is not None:
                 return redirect(request, href(request, "two_factor"))
-            query = {"next": request.url.path} if request.method == "GET" else {}
+            back = _return_to(request)
+            query = {"next": back} if back else {}
             if token:
                 query["m"] = "session_ended"
             response = redirect(request, href(request, "signin", query or None))
@@ -316,7 +335,9 @@ async def pending_signin_of(request: Request) -> PendingSignin | None:
 
 def reauth_prompt(request: Request, then: str, error: str | None = None, status: int = 403, wait: int = 0) -> Response:
     """The password prompt in front of the fresh route named ``then``."""
-    return render_dialog(request, "partials/reauth.html", {"then": then, "error": error, "wait": wait}, status)
+    headers = {"Retry-After": str(wait)} if wait else None
+    context = {"then": then, "error": error, "wait": wait}
+    return render_dialog(request, "partials/reauth.html", context, status, headers=headers)
 
 
 def fresh_route(request: Request, name: str) -> GuardedRoute | None:

@@ -3,6 +3,8 @@
 import asyncio
 import io
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 
 from server import store
 from server.auth import totp
+from server.auth.admission import HashQueue, Ticket
 from server.flows import account
 from server.services import Services
 from tests.peek import code_at
@@ -371,3 +374,28 @@ async def run_cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") 
 
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return await asyncio.to_thread(cli.main, list(argv))
+
+
+def app_services(manager: object) -> Services:
+    """The running app's own services (its hashing queue, its pool), not a second copy of them."""
+    return manager._state["services"]  # type: ignore[attr-defined,no-any-return]
+
+
+@asynccontextmanager
+async def hashing_held(
+    queue: HashQueue, count: int, ip: str = "10.77.0.{}", account: str = "flood{}"
+) -> AsyncIterator[None]:
+    """``count`` hashes in flight (each from its own address and account) until the block ends: a sign-in storm."""
+    release = asyncio.Event()
+
+    async def hold(n: int) -> None:
+        async with queue.admitted(Ticket.of(ip.format(n), account.format(n))):
+            await release.wait()
+
+    tasks = [asyncio.create_task(hold(n)) for n in range(count)]
+    await asyncio.sleep(0)
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.gather(*tasks)

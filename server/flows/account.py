@@ -2,10 +2,11 @@
 
 import re
 
-from server import audit, store
+from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import policy, throttling
+from server.flows import hashing, known_devices, policy, throttling
+from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -57,6 +58,7 @@ async def set_password(svc: Services, user: store.User, password: str) -> str | 
     if await store.set_password_hash(svc.db, user.id, new_hash):
         svc.hasher.stored_hash_changed(user.password_hash, new_hash)
     await store.end_all_sessions(svc.db, user.id)  # whoever knew the old password is signed out
+    await known_devices.forget(svc, user)  # and their browsers are strangers again
     return None
 
 
@@ -111,27 +113,40 @@ def needs_reauth(svc: Services, session: store.Session) -> bool:
 
 async def reauthenticate(
     svc: Services, user: store.User, session: store.Session, password: str, client: Client
-) -> tuple[bool, int]:
-    """Confirm the password again for a sensitive action: (ok, seconds to wait if throttled).
+) -> Outcome:
+    """Confirm the password again for a sensitive action: OK, INVALID, THROTTLED or BUSY (with the wait).
 
     It counts on the same counters as sign-in, the address's included: a success forgives the
     address what the account counted, so failures here must have cost the address too.
     """
     now = svc.clock()
-    keys = throttling.password_keys(svc, username_key(user.username), client)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
-    if wait is not None:
-        await audit.record(
-            svc, "reauth", user=user, client=client, outcome="throttled", factor="password", detail={"wait": wait}
-        )
-        return False, wait
-    ok, _ = await svc.hasher.verify(user.password_hash, password)
+    key = username_key(user.username)
+    device_id = await known_devices.recognize(svc, user, client.device)
+    keys = throttling.password_keys(svc, key, client, device_id)
+    ticket = hashing.ticket(client, key, known=device_id is not None)
+    try:
+        svc.hash_queue.check(ticket)  # busy before the attempt is counted
+        refused = await throttling.claim_password_attempt(svc, keys, now)
+        if refused is not None:
+            await audit.record(
+                svc,
+                "reauth",
+                user=user,
+                client=client,
+                outcome="throttled",
+                factor="password",
+                detail={"wait": refused.wait},
+            )
+            return refused
+        ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())
     outcome = "success" if ok else "failure"
     await audit.record(svc, "reauth", user=user, client=client, outcome=outcome, factor="password")
-    return ok, 0
+    return Outcome(Status.OK if ok else Status.INVALID)
 
 
 async def sessions_of(svc: Services, user: store.User) -> list[store.Session]:
@@ -168,3 +183,12 @@ async def leave_notice(svc: Services, session: store.Session, notice: str) -> No
 
 async def take_notice(svc: Services, session: store.Session) -> str | None:
     return await store.take_notice(svc.db, session)
+
+
+async def standing_card_notice(svc: Services, user: store.User) -> str | None:
+    """The Security card's lasting notice: "2FA is off because you used your backup code", until 2FA is on again."""
+    if user.two_factor_on:
+        return None
+    return (
+        "card.backup_used" if await audit_store.last_two_factor_change(svc.db, user.id) == "2fa.backup_used" else None
+    )

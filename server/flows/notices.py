@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from server import audit, audit_store, store
 from server.auth.devices import summarize_user_agent
+from server.flows import known_devices
 from server.messages import message
 from server.services import Client, Services
 
@@ -97,9 +98,10 @@ async def acknowledge(svc: Services, user: store.User, up_to: int) -> None:
 
 
 async def disown(svc: Services, user: store.User, session: store.Session, up_to: int, client: Client) -> int:
-    """ "This wasn't me": end every other session and pending sign-in, flag the account, record it."""
+    """ "This wasn't me": end every other session and pending sign-in, forget every browser, flag the account."""
     await audit_store.answer_notices(svc.db, user.id, up_to)
     ended = await audit_store.end_other_signins(svc.db, user.id, session.id)
+    await known_devices.forget(svc, user, client)
     await audit_store.set_flag(svc.db, user.id, svc.clock())
     await audit.record(svc, "notice.disowned", user=user, client=client, detail={"sessions_ended": ended})
     return ended

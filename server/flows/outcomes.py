@@ -13,17 +13,20 @@ class Status(enum.Enum):
     INVALID = "invalid"
     REUSED = "reused"
     THROTTLED = "throttled"
+    ADDRESS_THROTTLED = "address_throttled"
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
     MISCONFIGURED = "misconfigured"
+    BUSY = "busy"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """A status and what the next step needs: the user and session token of a sign-in, the seconds
-    to wait when throttled, the attempts left of a pending sign-in, a new backup code to show once."""
+    to wait when throttled or busy, the attempts left of a pending sign-in, a new backup code to show once,
+    and a new device cookie for the browser that just completed a sign-in."""
 
     status: Status
     user: store.User | None = None
@@ -31,3 +34,4 @@ class Outcome:
     wait: int = 0
     attempts_left: int = 0
     backup_code: str | None = None
+    device_cookie: str | None = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server import audit, audit_store, store
+from server.flows import hashing, known_devices, outcomes
 from server.flows.account import MIN_PASSWORD, reauthenticate, username_key
 from server.services import Client, Services
 
@@ -45,6 +46,17 @@ class Status(enum.Enum):
     WRONG_CURRENT = "wrong_current"
     THROTTLED = "throttled"
     REFUSED = "refused"
+    BUSY = "busy"
+
+
+CHECK_REFUSALS = {
+    outcomes.Status.INVALID: (Status.WRONG_CURRENT, "password.current_wrong"),
+    outcomes.Status.THROTTLED: (Status.THROTTLED, "signin.throttled"),
+    outcomes.Status.ADDRESS_THROTTLED: (Status.THROTTLED, "signin.throttled_address"),
+    outcomes.Status.BUSY: (Status.BUSY, "signin.busy"),
+}
+"""How a refused check of the current password reads: wrong, refused by the account's counter
+or by the address's, or hashing busy."""
 
 
 @dataclass(frozen=True)
@@ -65,16 +77,20 @@ async def change_password(
     client: Client,
 ) -> Outcome:
     """Check the current password (throttled like sign-in), then the new one; store it and end the other sessions."""
-    ok, wait = await reauthenticate(svc, user, session, current, client)
-    if wait:
-        return Outcome(Status.THROTTLED, "signin.throttled", wait=wait)
-    if not ok:
-        return Outcome(Status.WRONG_CURRENT, "password.current_wrong")
+    checked = await reauthenticate(svc, user, session, current, client)
+    if checked.status in CHECK_REFUSALS:
+        status, reason = CHECK_REFUSALS[checked.status]
+        return Outcome(status, reason, wait=checked.wait)
     problem = new_password_problem(user.username, new, confirm)
     if problem:
         return Outcome(Status.REFUSED, problem)
-    await store.set_password_hash(svc.db, user.id, await svc.hasher.hash(new))
+    try:
+        new_hash = await hashing.hash_secret(svc, hashing.ticket(client, username_key(user.username)), new)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, "signin.busy", wait=busy.retry_after)
+    await store.set_password_hash(svc.db, user.id, new_hash)
     ended = await audit_store.end_other_signins(svc.db, user.id, session.id)
+    await known_devices.forget(svc, user, client)
     await audit.record(
         svc, "password.changed", user=user, client=client, factor="password", detail={"sessions_ended": ended}
     )

@@ -5,9 +5,10 @@ Nothing that identifies a signed-in user exists before ``begin_session``.
 
 from server import audit, store
 from server.auth import backup_codes, totp
+from server.auth.admission import Ticket
 from server.auth.crypto import SealError
 from server.auth.tokens import new_token, token_hash
-from server.flows import throttling
+from server.flows import hashing, known_devices, throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.flows.two_factor import open_secret, replayed, secret_unreadable
@@ -15,13 +16,24 @@ from server.services import Client, Services
 
 
 async def check_password(svc: Services, username: str, password: str, client: Client) -> Outcome:
-    """Step 1: the password. Unknown names cost the same and read the same as wrong passwords."""
+    """Step 1: the password. Unknown names cost the same and read the same as wrong passwords.
+
+    A client that could not start hashing soon is told the service is busy before its attempt
+    is counted (``Status.BUSY``), so a busy answer costs the person no free attempt. A browser
+    with a device cookie of this account goes in the known lane and on its own counter.
+    """
     now = svc.clock()
     key = username_key(username)
-    keys = throttling.password_keys(svc, key, client)
-    wait = await throttling.claim_password_attempt(svc, keys, now)
     user = await store.get_user_by_key(svc.db, key)
-    if wait is not None:
+    device_id = await known_devices.recognize(svc, user, client.device)
+    keys = throttling.password_keys(svc, key, client, device_id)
+    ticket = hashing.ticket(client, key, known=device_id is not None)
+    try:
+        svc.hash_queue.check(ticket)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
+    refused = await throttling.claim_password_attempt(svc, keys, now)
+    if refused is not None:
         await audit.record(
             svc,
             "signin.throttled",
@@ -29,11 +41,14 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
             client=client,
             outcome="throttled",
             factor="password",
-            detail={"wait": wait},
+            detail={"wait": refused.wait},
         )
-        return Outcome(Status.THROTTLED, wait=wait)
+        return refused
     usable = user is not None and user.disabled_at is None
-    ok, needs_rehash = await svc.hasher.verify(user.password_hash if usable and user else None, password)
+    try:
+        ok, needs_rehash = await hashing.verify(svc, ticket, user.password_hash if usable and user else None, password)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     if not ok or user is None:
         # The name typed is recorded only when it is an account's: a mistyped password must not land in a log.
         account = "unknown" if user is None else ("disabled" if user.disabled_at else "known")
@@ -49,12 +64,20 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
         return Outcome(Status.INVALID)
     await throttling.password_accepted(svc, keys)
     if needs_rehash:
-        new_hash = await svc.hasher.hash(password)
-        if await store.set_password_hash(svc.db, user.id, new_hash):
-            svc.hasher.stored_hash_changed(user.password_hash, new_hash)
+        await _rehash(svc, ticket, user, password)
     if user.two_factor_on:
         return Outcome(Status.NEEDS_SECOND_FACTOR, user=user)
     return Outcome(Status.OK, user=user)
+
+
+async def _rehash(svc: Services, ticket: Ticket, user: store.User, password: str) -> None:
+    """Store the password under today's parameters; when hashing is busy, at a later sign-in."""
+    try:
+        new_hash = await hashing.hash_secret(svc, ticket, password)
+    except hashing.Busy:
+        return
+    if await store.set_password_hash(svc.db, user.id, new_hash):
+        svc.hasher.stored_hash_changed(user.password_hash, new_hash)
 
 
 async def begin_second_factor(svc: Services, user: store.User, client: Client) -> str:
@@ -84,21 +107,22 @@ def _new_session(svc: Services, user: store.User, client: Client, notice: str | 
 
 
 async def _session_begun(
-    svc: Services, session: store.NewSession, user: store.User, client: Client, factor: str
-) -> None:
-    """Housekeeping after a session began: drop dead rows, record the sign-in and its last factor."""
+    svc: Services, session: store.NewSession, user: store.User, client: Client, factor: str, token: str
+) -> Outcome:
+    """After a session began: drop dead rows, record the sign-in and its last factor, remember the browser."""
     await store.purge_expired(svc.db, session.now, svc.settings.idle_timeout)
     await audit.record_signin(svc, user, client, factor)
+    device = await known_devices.remember(svc, user, client)
+    return Outcome(Status.OK, user=user, token=token, device_cookie=device)
 
 
 async def begin_session(
     svc: Services, user: store.User, client: Client, notice: str | None = None, factor: str = "password"
-) -> str:
-    """The last step: a new session with a new token (never a reused one)."""
+) -> Outcome:
+    """The last step: a new session with a new token (never a reused one), and a device cookie if new."""
     token, row = _new_session(svc, user, client, notice)
     await store.create_session(svc.db, row)
-    await _session_begun(svc, row, user, client, factor)
-    return token
+    return await _session_begun(svc, row, user, client, factor, token)
 
 
 async def _claim_code_attempt(
@@ -142,12 +166,18 @@ async def _account_of(svc: Services, pending: store.PendingSignin) -> store.User
 async def _attempt(
     svc: Services, pending: store.PendingSignin, code: str | None, client: Client, factor: str
 ) -> tuple[store.User, int, str] | Outcome:
-    """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not."""
+    """Count one well-formed attempt and load the user: (user, attempts left, the code), or why not (busy included)."""
     if code is None:
         return Outcome(Status.FORMAT, attempts_left=svc.settings.pending_signin_attempts - pending.attempts)
     user = await _account_of(svc, pending)
     if isinstance(user, Outcome):
         return user
+    try:  # busy before the attempt is counted
+        svc.hash_queue.check(hashing.ticket(client, username_key(user.username)))
+    except hashing.Busy as busy:
+        return Outcome(
+            Status.BUSY, wait=busy.retry_after, attempts_left=svc.settings.pending_signin_attempts - pending.attempts
+        )
     left = await _claim_code_attempt(svc, pending, client, factor)
     if isinstance(left, Outcome):
         return left
@@ -201,7 +231,10 @@ async def complete_with_backup_code(
         return attempt
     user, left, code = attempt
     seen_hash = user.backup_code_hash
-    ok, _ = await svc.hasher.verify(seen_hash, code)
+    try:
+        ok, _ = await hashing.verify(svc, hashing.ticket(client, username_key(user.username)), seen_hash, code)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after, attempts_left=left)
     token, session = _new_session(svc, user, client, "card.backup_used")
     if (
         not ok
@@ -211,8 +244,7 @@ async def complete_with_backup_code(
         return await _failed(svc, user, left, client, "signin.failed_backup", "backup_code")
     await audit.record(svc, "2fa.backup_used", user=user, client=client, factor="backup_code")
     await throttling.code_accepted(svc, user.id)
-    await _session_begun(svc, session, user, client, "backup_code")
-    return Outcome(Status.OK, user=user, token=token)
+    return await _session_begun(svc, session, user, client, "backup_code", token)
 
 
 async def _finish(svc: Services, pending: store.PendingSignin, user: store.User, client: Client) -> Outcome:
@@ -223,8 +255,7 @@ async def _finish(svc: Services, pending: store.PendingSignin, user: store.User,
 
 async def _session_after_second_factor(svc: Services, user: store.User, client: Client) -> Outcome:
     await throttling.code_accepted(svc, user.id)
-    token = await begin_session(svc, user, client, factor="totp")
-    return Outcome(Status.OK, user=user, token=token)
+    return await begin_session(svc, user, client, factor="totp")
 
 
 async def cancel_second_factor(svc: Services, pending: store.PendingSignin) -> None:

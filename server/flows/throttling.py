@@ -7,6 +7,7 @@ checked, so parallel guesses cannot slip past a limit.
 
 from server import store
 from server.auth.throttle import Policy, address_bucket, wait_seconds
+from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
 ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
@@ -21,25 +22,32 @@ def password_policies(svc: Services) -> tuple[Policy, Policy]:
     )
 
 
-def password_keys(svc: Services, username_key: str, client: Client) -> ThrottleKeys:
+def password_keys(svc: Services, username_key: str, client: Client, device_id: int | None = None) -> ThrottleKeys:
     """The address and the account counter of a password attempt (sign-in and password prompt alike).
+
+    A known browser (``device_id``, see ``known_devices``) counts on a counter of its own in
+    place of the account's, with the account's policy: a guesser re-arming the account's
+    delays does not close the password step to the owner's browser.
 
     Case folding can triple a 64-character name ("ﬃ" is "ffi"), past what the counter's key
     holds; no account has a key over 64 characters, so such a name counts as its first 64.
     """
     account_policy, address_policy = password_policies(svc)
-    return (f"password:address:{address_bucket(client.ip)}", address_policy), (
-        f"password:account:{username_key[:64]}",
-        account_policy,
-    )
+    account_key = f"password:account:{username_key[:64]}" if device_id is None else f"password:device:{device_id}"
+    return (f"password:address:{address_bucket(client.ip)}", address_policy), (account_key, account_policy)
 
 
-async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> int | None:
-    """Count the attempt on both counters: None when it may go ahead, else the seconds to wait."""
-    for throttle_key, policy in keys:
+async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> Outcome | None:
+    """Count the attempt on both counters: None when it may go ahead, else the refusal with its wait.
+
+    A refusal by the address counter says so (``ADDRESS_THROTTLED``): everyone behind one NAT or
+    terminal server shares it, so its message must not blame the person's own account.
+    """
+    for index, (throttle_key, policy) in enumerate(keys):
         blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
         if blocked_until is not None:
-            return wait_seconds(blocked_until, now)
+            status = Status.ADDRESS_THROTTLED if index == 0 else Status.THROTTLED
+            return Outcome(status, wait=wait_seconds(blocked_until, now))
     return None
 
 

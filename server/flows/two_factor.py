@@ -11,7 +11,8 @@ from server.auth import backup_codes, totp
 from server.auth.crypto import SEALED_PREFIX_LENGTH, SealError, key_id_of
 from server.auth.qr import qr_svg
 from server.auth.tokens import new_public_id
-from server.flows import throttling
+from server.flows import hashing, known_devices, throttling
+from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.messages import message
 from server.services import Client, Services
@@ -155,7 +156,12 @@ async def confirm_enrollment(
     step = totp.matched_step(view.secret, code, now)
     if step is None:
         return Outcome(Status.INVALID)
-    backup_hash = await svc.hasher.hash(backup_codes.normalize(view.backup_code) or "")
+    try:
+        backup_hash = await hashing.hash_secret(
+            svc, hashing.ticket(client, username_key(user.username)), backup_codes.normalize(view.backup_code) or ""
+        )
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     enrollment = await store.get_enrollment(svc.db, enrollment_id, user.id, session.id, now)
     if enrollment is None:
         return Outcome(Status.EXPIRED)
@@ -213,12 +219,23 @@ async def check_code(svc: Services, user: store.User, raw_code: str, client: Cli
 
 
 async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, client: Client) -> Outcome:
-    """New Backup Codes: after a current code, a new backup code replaces the old one at once."""
+    """New Backup Codes: after a current code, a new backup code replaces the old one at once.
+
+    Busy hashing is told before the code is checked, so the code is not spent in vain.
+    """
+    ticket = hashing.ticket(client, username_key(user.username))
+    try:
+        svc.hash_queue.check(ticket)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
     if outcome.status is not Status.OK:
         return outcome
     code = backup_codes.new_code()
-    new_hash = await svc.hasher.hash(code)
+    try:
+        new_hash = await hashing.hash_secret(svc, ticket, code)
+    except hashing.Busy as busy:
+        return Outcome(Status.BUSY, wait=busy.retry_after)
     if not await store.replace_backup_code(svc.db, user.id, user.backup_code_hash, new_hash):
         return Outcome(Status.NOT_ON)
     await _event(svc, user, "2fa.new_backup", client)
@@ -241,6 +258,7 @@ async def admin_reset(svc: Services, user: store.User) -> bool:
     await store.cancel_enrollments(svc.db, user.id)
     changed = await store.disable_two_factor(svc.db, user.id)
     await audit.record(svc, "2fa.reset_by_admin", user=user, detail={"changed": changed})
+    await known_devices.forget(svc, user)
     return changed
 
 

@@ -24,7 +24,7 @@ def _keep(request: Request, backup_code: str | None, kind: str) -> Response:
     if kind == "print":
         return render(request, "backup_card.html", "backup_card.html", context)
     text = svc.templates.get_template("backup_card.txt").render(
-        {"msg": message, "issuer": svc.settings.issuer, **context}
+        {"msg": message, "issuer": svc.settings.issuer, "help_contact": svc.settings.help_contact, **context}
     )
     name = f"{svc.settings.issuer.lower()}-{FILE_NAME}"
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{name}"'})

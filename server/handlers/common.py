@@ -19,7 +19,9 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.INVALID: ("invalid", 422),
     Status.REUSED: ("reused", 422),
     Status.THROTTLED: ("throttled", 429),
+    Status.ADDRESS_THROTTLED: ("throttled_address", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
+    Status.BUSY: ("busy", 503),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
 ``backup.format``, ``signin.throttled``, ...) and its HTTP status."""
@@ -35,6 +37,11 @@ def refusal(status: Status, kind: str) -> tuple[str, int]:
     return (key if key in MESSAGES else f"code.{suffix}"), http_status
 
 
+def retry_after(wait: int) -> dict[str, str] | None:
+    """The ``Retry-After`` header of a throttled or busy answer (none without a wait)."""
+    return {"Retry-After": str(wait)} if wait else None
+
+
 async def card_context(request: Request, notice: str | None = None) -> dict[str, Any]:
     """What the Security card partial needs, read fresh from the database.
 
@@ -45,7 +52,11 @@ async def card_context(request: Request, notice: str | None = None) -> dict[str,
     user = await account.current_user(svc, request.state.user)
     request.state.user = user
     offer = notice in OFFER_AFTER and len(await account.sessions_of(svc, user)) > 1
-    return {"user": user, "card_notice": notice, "offer_signout": offer}
+    return {
+        "user": user,
+        "card_notice": notice or await account.standing_card_notice(svc, user),
+        "offer_signout": offer,
+    }
 
 
 async def sessions_context(request: Request, notice: str | None = None) -> dict[str, Any]:

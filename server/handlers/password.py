@@ -8,7 +8,7 @@ from server.flows.account import MIN_PASSWORD
 from server.handlers.common import done
 from server.web import client_of, field, read_form, render_dialog, services
 
-STATUS = {flow.Status.WRONG_CURRENT: 422, flow.Status.REFUSED: 422, flow.Status.THROTTLED: 429}
+STATUS = {flow.Status.WRONG_CURRENT: 422, flow.Status.REFUSED: 422, flow.Status.THROTTLED: 429, flow.Status.BUSY: 503}
 
 
 def _form(request: Request, error: str | None = None, status: int = 200, wait: int = 0) -> Response:

@@ -24,17 +24,18 @@ async def home(request: Request) -> Response:
 async def profile(request: Request) -> Response:
     """Account details, the Security card, sessions and recent security activity.
 
-    htmx gets the Security card alone (to refresh it in place): the session lookup
-    has just read the account, so it needs no further query, and one-time notices
-    stay for the full page.
+    htmx gets the Security card alone (to refresh it in place), with its lasting notice
+    only: one-time notices stay for the full page.
     """
+    svc = services(request)
+    standing = await account.standing_card_notice(svc, request.state.user)
     if is_htmx(request):
-        card = {"user": request.state.user, "card_notice": None, "offer_signout": False}
+        card = {"user": request.state.user, "card_notice": standing, "offer_signout": False}
         return render(request, "profile.html", "partials/security_card.html", card)
-    notice = await account.take_notice(services(request), request.state.session)
+    notice = await account.take_notice(svc, request.state.session)
     session_notice = notice if notice and notice.startswith("sessions.") else None
     notices_answer = notice if notice and notice.startswith("notice.") else None
-    card_notice = None if session_notice or notices_answer else notice
+    card_notice = (None if session_notice or notices_answer else notice) or standing
     listed = await sessions_context(request, session_notice)
     context = {
         "user": request.state.user,  # read by the session lookup of this request

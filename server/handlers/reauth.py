@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account
+from server.flows.outcomes import Status
+from server.handlers.common import refusal
 from server.web import client_of, error_page, field, fresh_route, read_form, reauth_prompt, resume, services
 
 
@@ -28,12 +30,11 @@ async def reauth_submit(request: Request) -> Response:
     refused = fresh_route(request, then)
     if refused is None:
         return error_page(request, 400, "error.bad_request")
-    ok, wait = await account.reauthenticate(
+    result = await account.reauthenticate(
         svc, request.state.user, request.state.session, field(form, "password", 1024), client_of(request)
     )
-    if wait:
-        return reauth_prompt(request, then, "signin.throttled", 429, wait)
-    if not ok:
-        return reauth_prompt(request, then, "reauth.invalid", 422)
+    if result.status is not Status.OK:  # a wrong password reads as such; the waits as at sign-in
+        error, status = refusal(result.status, "reauth" if result.status is Status.INVALID else "signin")
+        return reauth_prompt(request, then, error, status, result.wait)
     request.state.session = dataclasses.replace(request.state.session, authenticated_at=svc.clock())
     return await resume(request, refused)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from server.flows import account
 from server.flows import signin as flow
-from server.flows.outcomes import Status
+from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
 from server.targets import safe_target
 from server.web import (
@@ -28,6 +28,7 @@ SIGNIN_NOTICES = {
     "too_many_codes": "signin.too_many_codes",
     "signed_out": "signin.signed_out",
     "session_ended": "signin.session_ended",
+    "account_created": "signin.account_created",
 }
 
 
@@ -46,12 +47,20 @@ def _form_page(
 
 
 def _signin_page(
-    request: Request, error: str | None = None, status: int = 200, username: str = "", wait: int = 0
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+    wait: int = 0,
+    next_url: str | None = None,
 ) -> Response:
+    """The sign-in form; a refused submit keeps the destination it carried (``next_url``)."""
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
     username = username or request.query_params.get("username", "")[:64]
     headers = {"Retry-After": str(wait)} if wait else None
     context = {"error": error, "wait": wait, "notice": notice, "username": username}
+    if next_url is not None:
+        context["next"] = next_url
     return _form_page(request, "signin", "partials/signin_form.html", context, status, headers)
 
 
@@ -71,12 +80,12 @@ async def signin_submit(request: Request) -> Response:
     username, password = field(form, "username", 64), field(form, "password", 1024)
     next_url = safe_target(request, field(form, "next", 512))
     if not username or not password:
-        return _signin_page(request, "signin.missing", 422, username)
+        return _signin_page(request, "signin.missing", 422, username, next_url=next_url)
     client = client_of(request)
     result = await flow.check_password(svc, username, password, client)
     if result.user is None:
         error, status = refusal(result.status, "signin")
-        return _signin_page(request, error, status, username, wait=result.wait)
+        return _signin_page(request, error, status, username, wait=result.wait, next_url=next_url)
     if result.status is Status.NEEDS_SECOND_FACTOR:
         token = await flow.begin_second_factor(svc, result.user, client)
         response = redirect(request, href(request, "two_factor", {"next": next_url}))
@@ -86,9 +95,13 @@ async def signin_submit(request: Request) -> Response:
     return _signed_in(request, await flow.begin_session(svc, result.user, client), next_url)
 
 
-def _signed_in(request: Request, token: str, target: str) -> Response:
+def _signed_in(request: Request, result: Outcome, target: str) -> Response:
     response = redirect(request, target)
-    set_cookie(response, request, "session", token)
+    assert result.token is not None
+    set_cookie(response, request, "session", result.token)
+    if result.device_cookie:
+        lifetime = int(services(request).settings.device_cookie_lifetime)
+        set_cookie(response, request, "device", result.device_cookie, max_age=lifetime)
     clear_cookie(response, request, "pending")
     clear_cookie(response, request, "pre")
     return response
@@ -126,7 +139,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")
     if result.status is Status.OK and result.token:
-        return _signed_in(request, result.token, target)
+        return _signed_in(request, result, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
         query = {"m": "too_many_codes" if result.status is Status.EXHAUSTED else "expired"}
         if username := field(form, "username", 64):
@@ -135,7 +148,7 @@ async def _second_factor(request: Request, mode: str) -> Response:
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)
-    if result.status is Status.THROTTLED:
+    if result.status in (Status.THROTTLED, Status.BUSY):
         return await _code_page(request, mode, error, status, wait=result.wait)
     return await _code_page(request, mode, error, status, attempts_left=result.attempts_left)
 
@@ -190,4 +203,5 @@ async def setup_submit(request: Request) -> Response:
         return _setup_page(request, "", problem, 404)
     if problem:
         return _setup_page(request, token, problem, 422, username=username)
-    return redirect(request, href(request, "signin", {"next": href(request, "profile")}))
+    query = {"m": "account_created", "next": href(request, "profile")}
+    return redirect(request, href(request, "signin", query))

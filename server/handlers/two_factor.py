@@ -12,7 +12,7 @@ from starlette.responses import Response
 from server.flows import account, repeat
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
-from server.handlers.common import done, refusal
+from server.handlers.common import activity_context, done, refusal, retry_after
 from server.messages import message
 from server.web import Endpoint, client_of, field, href, is_htmx, read_form, redirect, render_dialog, services
 
@@ -27,7 +27,7 @@ def prompt(
     Its texts are the messages ``prompt.<action>.title``, ``.intro`` and ``.submit``.
     """
     context = {"action": action, "route": route, "error": error, "wait": wait}
-    return render_dialog(request, "partials/code_prompt.html", context, status)
+    return render_dialog(request, "partials/code_prompt.html", context, status, headers=retry_after(wait))
 
 
 # ---- Enable ----------------------------------------------------------------------------
@@ -91,8 +91,8 @@ async def enroll_verify(request: Request) -> Response:
     if outcome.status is Status.EXPIRED or view is None:
         return expired(request, 409)
     error, status = refusal(outcome.status, "code")
-    context = {"step": "verify", "enrollment": view, "error": error}
-    return render_dialog(request, "partials/enroll_step.html", context, status)
+    context = {"step": "verify", "enrollment": view, "error": error, "wait": outcome.wait}
+    return render_dialog(request, "partials/enroll_step.html", context, status, headers=retry_after(outcome.wait))
 
 
 # ---- Check 2FA, New Backup Codes, Disable ---------------------------------------------------
@@ -130,7 +130,12 @@ def code_submit(action: str, route: str) -> Endpoint:
         outcome = await repeat.once(svc, submission, lambda: run(svc, request.state.user, code, client_of(request)))
         if outcome.status is Status.OK:
             if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
-                context = {"backup_code": outcome.backup_code, "submission": submission and submission.id}
+                context = {
+                    "backup_code": outcome.backup_code,
+                    "submission": submission and submission.id,
+                    "refresh_activity": True,
+                }
+                context.update(await activity_context(request))  # the page's activity list gets the new row
                 return render_dialog(request, "partials/new_backup_code.html", context)
             return await done(request, success)
         if outcome.status is Status.NOT_ON:

@@ -6,7 +6,7 @@ pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, ContextFactory, Server
-from tests.e2e.helpers import Shooter, expect_disabled, expect_field_error, open_profile, sign_in
+from tests.e2e.helpers import Shooter, expect_disabled, expect_field_error, expect_status, open_profile, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,7 @@ def test_first_start(fresh_server: Server, new_context: ContextFactory, js: bool
     page.get_by_role("button", name="Create account").click()
 
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    expect_status(page, "Account created. Sign in with your new username and password.")
     shots.take("signin")
     sign_in(page, "operator")
     expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()

@@ -20,3 +20,23 @@ async def test_another_64_has_its_own_address_limit(app, settings):
             await try_password(attacker, f"user{n}")
     async with browser(app, ip="2001:db8:77:2::1") as neighbour:
         assert (await try_password(neighbour, "someone")).status_code == 422
+
+
+async def test_long_address_waits_read_in_minutes(app, settings, clock):
+    """A per-address wait past two minutes reads in minutes and names the computer or network, not the person."""
+    from server.messages import message
+    from tests.utils import shows
+
+    free = settings.password_free_attempts * 4
+    async with browser(app, ip="10.9.8.7") as guesser:
+        for n in range(free + 8):  # delays 1, 2, 4 … 128 s: each waited out, then one more failure
+            response = await try_password(guesser, f"user{n}")
+            if response.status_code == 429:
+                clock.advance(int(response.headers["retry-after"]))
+                response = await try_password(guesser, f"user{n}")
+        response = await try_password(guesser, "another")
+    assert response.status_code == 429
+    wait = int(response.headers["retry-after"])
+    assert wait >= 120
+    assert shows(response.text, "signin.throttled_address", seconds=wait)
+    assert f"Wait {-(-wait // 60)} minutes, then try again." in message("signin.throttled_address", seconds=wait)

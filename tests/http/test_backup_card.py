@@ -40,7 +40,7 @@ async def test_wizard_code_downloads_and_prints_for_its_session_only(
     assert card.status_code == 200
     assert text_of(card.text, "backup-code") == backup_code
     assert "alice" in card.text and "<time datetime=" in card.text
-    assert shows(card.text, "backup.card_help")
+    assert shows(card.text, "backup.card_help", contact="your administrator")
     await sign_in(other_client, "alice", PASSWORD)
     for url in (download, printable):
         response = await other_client.get(url)

@@ -8,6 +8,7 @@ from tests.utils import (
     BACKUP,
     PROFILE,
     another_backup_code,
+    enable_two_factor,
     security_card,
     shows,
     sign_in,
@@ -61,11 +62,17 @@ async def test_profile_after_backup_signin_explains_that_two_factor_is_off(clien
     assert 'action="/profile/2fa/enable"' in card
 
 
-async def test_backup_used_notice_is_shown_once(client, signed_out_with_2fa):
-    """The notice is a one-time message: the next visit of Profile no longer shows it."""
+async def test_backup_used_notice_stays_until_two_factor_is_on_again(client, signed_out_with_2fa, clock):
+    """ "2FA is off because you used your backup code" stays on every visit (and a new session) until 2FA is on again."""
     await start_signin(client)
     await submit_backup_code(client, signed_out_with_2fa.backup_code)
     assert shows((await client.get(PROFILE)).text, "card.backup_used")
+    assert shows((await client.get(PROFILE)).text, "card.backup_used"), "gone on reload"
+    client.cookies.clear()
+    clock.advance(60)
+    assert (await sign_in(client)).status_code == 303
+    assert shows((await client.get(PROFILE)).text, "card.backup_used"), "gone in the next session"
+    await enable_two_factor(client, clock)
     assert not shows((await client.get(PROFILE)).text, "card.backup_used")
 
 

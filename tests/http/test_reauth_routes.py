@@ -1,9 +1,12 @@
 """Re-authentication is declared in the route table: every fresh route refuses a stale session."""
 
+import re
+
 import pytest
 from starlette.routing import Route
 
 from server.handlers.common import two_factor_off, two_factor_on
+from server.messages import message
 from server.routes import routes
 from server.web import GuardedRoute
 from tests.utils import (
@@ -52,7 +55,8 @@ def test_a_fresh_submit_resumes_at_a_route_that_opens_its_action():
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
 @pytest.mark.parametrize("route", FRESH, ids=[r.name for r in FRESH])
 async def test_every_fresh_route_refuses_a_stale_session(client, svc, clock, route, htmx):
-    """Eleven minutes after sign-in each fresh route answers the password prompt naming it, and changes nothing."""
+    """Eleven minutes after sign-in each fresh route answers the password prompt (naming the user, the action
+    and, for password managers, the username), and changes nothing."""
     assert not route.param_convertors, "a fresh route with URL parameters needs its own test"
     if route.rule.precondition is two_factor_off:
         await signed_in_without_two_factor(client, svc)
@@ -73,6 +77,11 @@ async def test_every_fresh_route_refuses_a_stale_session(client, svc, clock, rou
             response, expected = await client.get(response.headers["location"]), 200
     assert response.status_code == expected, response.text[:300]
     assert shows(response.text, "reauth.needed")
+    action = message(f"reauth.action.{route.name}")
+    assert shows(response.text, "reauth.for", action=action, user="alice"), "the prompt names the user and the action"
+    assert re.search(
+        r'<input[^>]*name="username"[^>]*autocomplete="username"[^>]*value="alice"[^>]*readonly', response.text
+    )
     assert f'name="then" value="{route.name}"' in response.text
     assert 'type="password"' in response.text
     assert (response.headers.get("HX-Retarget") == "#modal-root") is htmx

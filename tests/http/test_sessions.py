@@ -3,6 +3,7 @@
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from server import store
@@ -21,6 +22,7 @@ from tests.utils import (
     shows,
     sign_in,
     signed_in,
+    try_password,
 )
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
@@ -229,3 +231,33 @@ async def test_a_session_id_of_thousands_of_digits_is_not_found(client, svc):
     response = await client.post(f"/sessions/{'9' * 5000}/signout", data={"csrf_token": token})
     assert response.status_code == 404
     assert (await client.get("/profile")).status_code == 200
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+async def test_an_action_after_the_idle_timeout_leads_to_sign_in_and_back_to_the_page(client, svc, clock, htmx):
+    """Clicking Enable on a Profile page left open past the idle timeout leads to the sign-in URL with next=/profile."""
+    await add_user(svc)
+    await sign_in(client)
+    token = await csrf(client, "/profile")
+    clock.advance(30 * 60 + 1)
+    headers = {"HX-Request": "true", "HX-Current-URL": "https://testserver/profile"} if htmx else {}
+    headers["Referer"] = "https://testserver/profile"
+    response = await client.post("/profile/2fa/enable", data={"csrf_token": token}, headers=headers)
+    target = response.headers["hx-redirect"] if htmx else response.headers["location"]
+    assert target == "/signin?next=%2Fprofile&m=session_ended"
+    page = await client.get(target)
+    assert shows(page.text, "signin.session_ended") and 'name="next" value="/profile"' in page.text
+    signed_in = await try_password(client, "alice", PASSWORD, next="/profile")
+    assert signed_in.headers["location"] == "/profile"
+
+
+async def test_a_foreign_referer_is_not_a_way_back(client, svc, clock):
+    """Only a page of this app is remembered: another site's address in Referer gives no next."""
+    await add_user(svc)
+    await sign_in(client)
+    token = await csrf(client, "/profile")
+    clock.advance(30 * 60 + 1)
+    response = await client.post(
+        "/profile/2fa/enable", data={"csrf_token": token}, headers={"Referer": "https://evil.example/profile"}
+    )
+    assert response.headers["location"] == "/signin?m=session_ended"

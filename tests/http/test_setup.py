@@ -61,7 +61,8 @@ async def test_first_account_is_created_once(client, svc, announcements):
     path = setup_path(announcements)
     response = await create_account(client, path)
     assert response.status_code == 303
-    assert response.headers["location"] == "/signin?next=%2Fprofile"
+    assert response.headers["location"] == "/signin?m=account_created&next=%2Fprofile"
+    assert shows((await client.get(response.headers["location"])).text, "signin.account_created")
     assert (await sign_in(client, "root")).status_code == 303
     client.cookies.clear()
     again = await create_account(client, path, username="second")

@@ -160,7 +160,8 @@ async def test_address_is_throttled_across_usernames(client, other_client, svc, 
     assert len(statuses) > settings.password_free_attempts + 1, "one name per guess: the account limit is not it"
     assert set(statuses[:-1]) == {422}
     assert int(response.headers["retry-after"]) >= 1
-    assert shows(response.text, "signin.throttled", seconds=int(response.headers["retry-after"]))
+    assert shows(response.text, "signin.throttled_address", seconds=int(response.headers["retry-after"]))
+    assert "from this computer or network" in response.text, "a shared address: the message must not blame the person"
     assert (await sign_in(client)).status_code == 429, "the address waits, whatever the name"
     assert (await sign_in(other_client)).status_code == 303
 
@@ -197,6 +198,17 @@ async def test_sign_in_returns_to_the_page_asked_for(client, svc):
     assert 'name="next" value="/profile"' in page.text
     signed_in = await try_password(client, "alice", PASSWORD, next="/profile")
     assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/profile"
+
+
+@pytest.mark.parametrize("password", ["", "a wrong password"])
+async def test_a_refused_password_keeps_the_page_asked_for(client, svc, password):
+    """A wrong or missing password shows the form again with the same ``next``; the right one then leads there."""
+    await add_user(svc)
+    refused = await try_password(client, "alice", password, next="/profile")
+    assert refused.status_code == 422
+    assert 'name="next" value="/profile"' in refused.text
+    signed_in = await try_password(client, "alice", PASSWORD, next="/profile")
     assert signed_in.headers["location"] == "/profile"
 
 

@@ -43,9 +43,10 @@ async def half_signed_in_browsers(
 
 
 def wait_of(html_text: str) -> int:
-    match = re.search(r"Wait (\d+) seconds", html_text)
+    """The wait a page asks for, in seconds (long waits read in whole minutes)."""
+    match = re.search(r"Wait (\d+) (second|minute)s?\b", html_text)
     assert match, "no wait time on the page"
-    return int(match.group(1))
+    return int(match.group(1)) * (60 if match.group(2) == "minute" else 1)
 
 
 def behind_proxy_layer(app: object, settings: Settings, ip: str, headers: dict[str, str]) -> httpx.AsyncClient:

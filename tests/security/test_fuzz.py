@@ -309,7 +309,7 @@ class World:
 
     async def resume_session(self, client: httpx.AsyncClient, ip: str) -> None:
         """A fresh session for alice on ``client``, as after a completed sign-in."""
-        session = await signin_flow.begin_session(self.svc, await self.user(), Client(ip, "fuzz"))
+        session = (await signin_flow.begin_session(self.svc, await self.user(), Client(ip, "fuzz"))).token
         client.cookies.clear()
         client.cookies.set("mirox_session", session)
 

@@ -1,0 +1,125 @@
+"""Row 8: a flood of wrong-password sign-ins from many addresses, per backend (``bench/flood.py``).
+
+A fresh server with production settings (argon2 cost, hashing queue, connection cap raised
+above the flood's connections) and two accounts: bob's session is the Security card that
+wrk probes with one connection, idle and during the flood; alice's browser signed in once
+before and holds a device cookie, and signs in again during the flood, trying again after
+each busy answer as a person would.
+"""
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from bench import BenchError, jobs, wrk
+from bench.load import csrf_of
+from bench.plan import Plan
+from bench.report import Row, at_most
+from server.auth.crypto import new_key_text
+from tests import servers
+
+PASSWORD = "storm password, long enough"
+LEAD = 2.0
+"""Seconds between starting the flood and measuring: its clients connect and fill the hashing lane."""
+
+
+@contextlib.contextmanager
+def storm_server(backend: str, tmp: Path, pg_url: str, in_flight: int) -> Iterator[servers.Server]:
+    """A server with alice and bob on a fresh database of ``backend``."""
+    data_dir = tmp / f"storm-{backend.lower()}"
+    data_dir.mkdir()
+    schema = servers.new_schema(pg_url) if backend != "SQLite" else None
+    url = pg_url if schema else f"sqlite:///{data_dir / 'mirox.sqlite3'}"
+    env = servers.app_env(
+        schema, new_key_text(), hashing={}, MIROX_DATA_DIR=str(data_dir), MIROX_MAX_CONNECTIONS=str(in_flight + 50)
+    )
+    try:
+        for name in ("alice", "bob"):
+            servers.run_cli("--database-url", url, "user", "add", name, env=env, stdin=PASSWORD + "\n")
+        running = servers.start_server(f"storm-{backend.lower()}", ["--database-url", url], env, tmp)
+        try:
+            running.wait_ready(timeout=60)
+            yield running
+        finally:
+            running.stop()
+    finally:
+        if schema:
+            servers.drop_schema(pg_url, schema)
+
+
+def sign_in(client: httpx.Client, name: str) -> httpx.Response:
+    form = client.get("/signin")
+    return client.post("/signin", data={"csrf_token": csrf_of(form.text), "username": name, "password": PASSWORD})
+
+
+def known_browser_signs_in(client: httpx.Client, bound: float) -> tuple[float, int]:
+    """Seconds until the browser with a device cookie is signed in, and the busy answers on the way."""
+    started, busy = time.monotonic(), 0
+    while time.monotonic() - started < bound:
+        response = sign_in(client, "alice")
+        if response.status_code == 303:
+            return time.monotonic() - started, busy
+        if response.status_code != 503 or "retry-after" not in response.headers:
+            raise BenchError(f"the known browser's sign-in answered {response.status_code}")
+        busy += 1
+        time.sleep(min(float(response.headers["retry-after"]), 2.0))
+    raise BenchError(f"the known browser did not get in within {bound:.0f} s")
+
+
+def row_flood(plan: Plan, backend: str, tmp: Path, pg_url: str) -> list[Row]:
+    in_flight = plan.flood_in_flight
+    with (
+        storm_server(backend, tmp, pg_url, in_flight) as running,
+        httpx.Client(base_url=running.url, timeout=60) as owner,
+        httpx.Client(base_url=running.url, timeout=60) as person,
+    ):
+        for client, name in ((owner, "alice"), (person, "bob")):
+            if sign_in(client, name).status_code != 303:
+                raise BenchError(f"{name} could not sign in")
+        owner.cookies.delete("mirox_session")
+        card = {"Cookie": f"mirox_session={person.cookies['mirox_session']}", "HX-Request": "true"}
+        wrk.run(running.url + "/profile", 1, 1, card)
+        idle = wrk.run(running.url + "/profile", plan.probe_seconds, 1, card)
+        seconds = LEAD + plan.probe_seconds + plan.flood_tail_seconds
+        job = {
+            "base": running.url,
+            "in_flight": in_flight,
+            "seconds": seconds,
+            "most": 1_000_000,
+            "account": "alice",
+            "account_every": 5,
+            "timeout": 30,
+        }
+        flood = jobs.start("flood", job)
+        time.sleep(LEAD)
+        during = wrk.run(running.url + "/profile", plan.probe_seconds, 1, card)
+        known, busy = known_browser_signs_in(owner, 60)
+        answer = jobs.result(flood, seconds + 120)
+        running.alive()
+        if 'id="security-card"' not in person.get("/profile", headers={"HX-Request": "true"}).text:
+            raise BenchError("the Security card did not answer after the flood")
+    flood_text = ", ".join(f"{count:,} x {status}" for status, count in answer["statuses"].items())
+    return [
+        at_most(
+            "8a",
+            f"{backend}: card p99 during a {in_flight}-address sign-in flood ÷ idle",
+            during.p99 / idle.p99,
+            3,
+            f"{during.p99:.1f} ms ÷ {idle.p99:.1f} ms (flood answers: {flood_text}; slowest {answer['slowest_s']:.2f} s)",
+            idle_p99_ms=idle.p99,
+            flood_p99_ms=during.p99,
+            flood=answer,
+        ),
+        at_most(
+            "8b",
+            f"{backend}: known browser's sign-in during the flood, seconds",
+            known,
+            5,
+            f"{known:.2f} s after {busy} busy answers",
+            known_s=known,
+            busy_answers=busy,
+        ),
+    ]

@@ -1,0 +1,81 @@
+"""Journeys through the smaller details of the Profile page: focus, the activity list, an ended session."""
+
+import sqlite3
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ContextFactory, Server
+from tests.e2e.helpers import (
+    CODE_LABEL,
+    WIZARD,
+    dialog,
+    enable,
+    expect_accessible,
+    expect_status,
+    open_profile,
+    security_card,
+    shown_backup_code,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def test_step_heading_takes_focus_without_a_ring(page: Page, user: str, js: bool) -> None:
+    """Step 1's heading gets the focus (screen readers start there) but no ring that looks like a field."""
+    sign_in(page, user)
+    open_profile(page)
+    security_card(page).get_by_role("button", name="Enable", exact=True).click()
+    heading = dialog(page, WIZARD, js).get_by_role("heading", name="Step 1 of 3: Scan the QR code")
+    expect(heading).to_be_focused()
+    assert heading.evaluate("element => getComputedStyle(element).outlineStyle") == "none"
+
+
+def test_new_backup_codes_shows_up_in_the_activity_list(page: Page, user: str, js: bool) -> None:
+    """After New Backup Codes the page's activity list names it at once, without a reload."""
+    sign_in(page, user)
+    open_profile(page)
+    enrolled = enable(page, js)
+    security_card(page).get_by_role("button", name="New Backup Codes").click()
+    prompt = dialog(page, "New Backup Codes", js)
+    prompt.get_by_label(CODE_LABEL).fill(enrolled.app.spend())
+    prompt.get_by_role("button", name="Issue new backup code").click()
+    result = dialog(page, "New Backup Codes", js)
+    assert shown_backup_code(result) != enrolled.backup_code
+    activity = page.get_by_role("region", name="Recent security activity")
+    if js:  # the list behind the open dialog is already current
+        expect(activity.get_by_role("row").nth(1)).to_contain_text("New backup code issued")
+    result.get_by_role("button" if js else "link", name="Done").click()
+    expect(activity.get_by_role("row").nth(1)).to_contain_text("New backup code issued")
+
+
+def end_sessions_by_idling(server: Server, username: str) -> None:
+    """The account's sessions look idle for an hour (the idle timeout is 30 minutes)."""
+    with sqlite3.connect(server.data_dir / "mirox.sqlite3") as db:
+        db.execute(
+            "UPDATE sessions SET last_seen_at = last_seen_at - 3600 "
+            "WHERE user_id = (SELECT id FROM users WHERE username = ?)",
+            (username,),
+        )
+
+
+def test_an_action_after_the_idle_timeout_signs_in_again_and_returns(
+    new_context: ContextFactory, server: Server, user: str, js: bool
+) -> None:
+    """Enable on a Profile page left open past the idle timeout: the sign-in page at its own URL, then back to Profile."""
+    page = new_context(js=js, bypass_csp=True).new_page()  # bypass_csp: for axe-core only
+    sign_in(page, user)
+    open_profile(page)
+    end_sessions_by_idling(server, user)
+    security_card(page).get_by_role("button", name="Enable", exact=True).click()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    expect_status(page, "Your session has ended.")
+    # page.url can lag behind a navigation htmx starts from a response; the document's own address cannot
+    address = page.evaluate("location.pathname + location.search") if js else page.url
+    assert "/signin?next=%2Fprofile" in address
+    if js:
+        expect_accessible(page, "the sign-in page after the idle timeout")
+    sign_in(page, user)
+    expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()
+    expect(page.get_by_role("region", name="Security", exact=True)).to_be_visible()
