@@ -155,6 +155,15 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "The account service cannot reach its database right now. Try again in a minute.",
     "error.request_timeout": "The request did not arrive in time. Check your connection and try again.",
     "error.deadline": "The account service took too long to answer. Try again in a minute.",
+    "error.request_title": "The request did not go through",
+    "error.network": (
+        "The account service could not be reached. Check your network connection and try again. "
+        "Your last action may not have been carried out: look at the page before you repeat it."
+    ),
+    "error.foreign": (
+        "Something between your browser and the account service answered instead of it (status {status}). "
+        "Try again in a minute; if it keeps happening, tell your administrator."
+    ),
     "error.server": "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.",
 }
 

@@ -33,6 +33,9 @@ def apply(
     already have been rewritten by routing (a ``Mount`` moves its prefix into ``root_path``).
     """
     headers["Content-Security-Policy"] = csp(frame_ancestors, form_domains)
+    # Marks the app's own answers: the page's script shows an error dialog instead of swapping in
+    # anything without it (a proxy's 502 page, uvicorn's plain 503).
+    headers["X-Mirox-App"] = "1"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -27,6 +26,7 @@ from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
 from server.file_modes import prepare_private_database, sqlite_file
 from server.settings import Settings
+from server.times import Times, zone_of
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -66,17 +66,22 @@ def _keys(settings: Settings) -> list[bytes]:
     return load_or_create_key_file(settings.resolved_key_file)
 
 
-def _templates() -> jinja2.Environment:
-    """The page templates, compiled once per process: no stat() of every template per render."""
+def _templates(times: Times) -> jinja2.Environment:
+    """The page templates, compiled once per process: no stat() of every template per render.
+
+    Times read in the plant's zone (``times``): ``|datetime`` as text, ``when(t)`` as a
+    ``<time>`` element with its relative time, ``time_zone()`` names the zone.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=jinja2.select_autoescape(), auto_reload=False
     )
     env.filters.update(
-        date=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y") if t else "",
-        datetime=lambda t: datetime.fromtimestamp(t).strftime("%-d %b %Y, %H:%M") if t else "",
-        isodate=lambda t: datetime.fromtimestamp(t).date().isoformat() if t else "",
+        date=times.date,
+        datetime=times.datetime,
+        isodate=times.iso_date,
         device=summarize_user_agent,
     )
+    env.globals.update(when=times.tag, time_zone=times.zone_name)
     return env
 
 
@@ -120,7 +125,7 @@ async def open_services(settings: Settings, *, clock: Callable[[], float] = time
                 ),
                 csrf_key=hmac.new(keys[0], b"mirox csrf token", hashlib.sha256).digest(),
                 device_key=device_cookie.derive_key(keys[0]),
-                templates=_templates(),
+                templates=_templates(Times(zone_of(settings.time_zone), clock, settings.time_zone)),
                 audit_sink=sink,
             )
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.audit_sinks import SinkError, parse_sink
+from server.times import UnknownZone, zone_of
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,7 @@ class Settings:
     trusted_proxies: str = "127.0.0.1"
     issuer: str = "Mirox"
     help_contact: str = "your administrator"
+    time_zone: str = ""
     totp_keys: str = field(default="", repr=False)
     key_file: Path | None = None
     idle_timeout: float = 30 * 60
@@ -156,6 +158,10 @@ class Settings:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError as exc:
                 raise SettingsError(f"MIROX_METRICS_ALLOW: {entry!r} is not an address or network") from exc
+        try:
+            zone_of(self.time_zone)
+        except UnknownZone as exc:
+            raise SettingsError(f"MIROX_TIME_ZONE: {exc}") from exc
         if not 0 < self.port < 65536:
             raise SettingsError("MIROX_PORT must be between 1 and 65535")
         if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):

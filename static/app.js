@@ -82,7 +82,8 @@
   // it (to the browser's toolbar) after its last control.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Tab" || event.altKey || event.ctrlKey || event.metaKey) return;
-    var dialog = document.querySelector("dialog[data-modal][open]");
+    var open = document.querySelectorAll("dialog[open]");
+    var dialog = open[open.length - 1];  // the topmost (an error dialog may open over another)
     if (!dialog) return;
     var items = focusables(dialog);
     if (!items.length) return;

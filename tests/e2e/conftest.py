@@ -108,10 +108,10 @@ class Server:
             self.process.wait()
 
 
-def start_server(data_dir: Path, tries: int = 3) -> Server:
-    """Start ``python run.py`` on a free port and wait until /healthz answers."""
+def start_server(data_dir: Path, tries: int = 3, settings: dict[str, str] | None = None) -> Server:
+    """Start ``python run.py`` on a free port (``settings``: extra ``MIROX_*`` variables) and wait until /healthz answers."""
     for attempt in range(1, tries + 1):
-        server = _launch(data_dir)
+        server = _launch(data_dir, settings or {})
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if server.process.poll() is not None:
@@ -132,12 +132,12 @@ def start_server(data_dir: Path, tries: int = 3) -> Server:
     raise AssertionError("unreachable")
 
 
-def _launch(data_dir: Path) -> Server:
+def _launch(data_dir: Path, settings: dict[str, str]) -> Server:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port), "--data-dir", str(data_dir)],
         cwd=REPO,
-        env=_environment(),
+        env={**_environment(), **settings},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -1,15 +1,19 @@
 """Journeys through the smaller details of the Profile page: focus, the activity list, an ended session."""
 
+import re
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ContextFactory, Server
+from tests.e2e.conftest import DESKTOP, ContextFactory, Server, start_server
 from tests.e2e.helpers import (
     CODE_LABEL,
     STORED,
     WIZARD,
+    Shooter,
     dialog,
     enable,
     expect_accessible,
@@ -81,3 +85,34 @@ def test_an_action_after_the_idle_timeout_signs_in_again_and_returns(
     sign_in(page, user)
     expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()
     expect(page.get_by_role("region", name="Security", exact=True)).to_be_visible()
+
+
+@pytest.fixture
+def plant_server(tmp_path: Path) -> Iterator[Server]:
+    """A server whose plant time zone is Europe/Berlin."""
+    s = start_server(tmp_path / "data", settings={"MIROX_TIME_ZONE": "Europe/Berlin"})
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_times_are_in_the_plant_zone_and_named(browser, plant_server: Server, js: bool) -> None:
+    """Sessions and activity name the plant's zone, mark up each time with <time datetime>, and say "Active now"."""
+    user = plant_server.add_user()
+    context = browser.new_context(base_url=plant_server.url, viewport=DESKTOP, java_script_enabled=js, locale="en-GB")
+    try:
+        page = context.new_page()
+        sign_in(page, user)
+        open_profile(page)
+        sessions = page.get_by_role("region", name="Managing Your Sessions")
+        activity = page.get_by_role("region", name="Recent security activity")
+        zone = re.compile(r"Times are in Europe/Berlin \((CET|CEST)\)\.")
+        expect(sessions.get_by_text(zone)).to_be_visible()
+        expect(activity.get_by_text(zone)).to_be_visible()
+        expect(sessions.get_by_text("(Active now)")).to_be_visible()
+        expect(activity.get_by_role("row").nth(1)).to_contain_text(re.compile(r"\d\d:\d\d CES?T \(just now\)"))
+        stamp = activity.locator("time").first.get_attribute("datetime") or ""
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", stamp), stamp
+        Shooter(page, enabled=js).take("profile-times-with-zone")
+    finally:
+        context.close()

@@ -169,3 +169,9 @@ async def test_pages_are_not_stored_but_static_files_are_revalidated(client, svc
     static = await client.get("/static/app.js")
     assert static.status_code == 200
     assert static.headers["cache-control"] == "no-cache"
+
+
+async def test_app_answers_are_marked_as_the_apps_own(client):
+    """Pages and the app's error pages carry X-Mirox-App, so the page script can tell a proxy's 502 page from them."""
+    for path in ("/signin", "/nowhere", "/static/app.js"):
+        assert (await client.get(path)).headers.get("x-mirox-app") == "1", path
