@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import getpass
 import os
 import shutil
 import sys
@@ -11,10 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from server import audit, audit_store, cli_audit, cli_policy, db, metrics, store
-from server.flows import account, known_devices, two_factor
-from server.flows.account import username_key
-from server.messages import message
+from server import audit, cli_audit, cli_policy, cli_users, db, metrics
+from server.flows import two_factor
 from server.services import open_services
 from server.settings import Settings, SettingsError
 
@@ -53,89 +50,55 @@ def parser() -> argparse.ArgumentParser:
     p = global_flags(argparse.ArgumentParser(prog="run.py", description="Mirox account security"), None)
     common = global_flags(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the web server (the default)", parents=[common])
-    user = sub.add_parser("user", help="manage accounts", parents=[common]).add_subparsers(dest="action", required=True)
-    for action, text in (
-        ("add", "create an account (password from the prompt or one line of stdin)"),
-        ("disable", "disable an account and end its sessions"),
-        ("set-password", "set a new password (from the prompt or one line of stdin)"),
-        ("reset-2fa", "turn two-factor authentication off for a user who lost phone and backup code"),
-        ("show", "show one account, with its flag if the person reported a security notice as not theirs"),
-        ("clear-flag", 'clear the flag a person set with "This wasn\'t me" (after checking the account)'),
-    ):
-        user.add_parser(action, help=text, parents=[common]).add_argument("name")
-    user.add_parser("list", help="list accounts", parents=[common])
+    sub.add_parser(
+        "serve",
+        help="run the web server (the default)",
+        parents=[common],
+        epilog="example:\n  python run.py serve --host 0.0.0.0 --port 8000 --data-dir /srv/mirox",
+        formatter_class=cli_policy.EXAMPLES,
+    )
+    cli_users.add_commands(sub, common)
     db = sub.add_parser("db", help="database maintenance", parents=[common]).add_subparsers(
         dest="action", required=True
     )
-    db.add_parser("upgrade", help="create or upgrade the schema", parents=[common])
+    db.add_parser(
+        "upgrade",
+        help="create or upgrade the schema",
+        parents=[common],
+        epilog="example:\n  python run.py db upgrade --database-url postgresql://mirox@db.plant/mirox",
+        formatter_class=cli_policy.EXAMPLES,
+    )
     keys = sub.add_parser("keys", help="encryption keys", parents=[common]).add_subparsers(dest="action", required=True)
-    keys.add_parser("new", help="print a new random key", parents=[common])
-    keys.add_parser("rotate", help="re-encrypt every stored secret with the current (first) key", parents=[common])
-    cli_audit.add_commands(sub)
+    keys.add_parser(
+        "new",
+        help="print a new random key",
+        parents=[common],
+        epilog="example:\n  python run.py keys new",
+        formatter_class=cli_policy.EXAMPLES,
+    )
+    keys.add_parser(
+        "rotate",
+        help="re-encrypt every stored secret with the current (first) key",
+        parents=[common],
+        epilog='example:\n  MIROX_TOTP_KEYS="$(python run.py keys new),$OLD_KEY" python run.py keys rotate',
+        formatter_class=cli_policy.EXAMPLES,
+    )
+    cli_audit.add_commands(sub, common)
     cli_policy.add_commands(sub, common)
     return p
 
 
-def read_password(prompt: str) -> str:
-    if sys.stdin.isatty():
-        first = getpass.getpass(prompt)
-        if getpass.getpass("Repeat: ") != first:
-            raise SystemExit(message("setup.password_mismatch"))
-        return first
-    return sys.stdin.readline().rstrip("\n")
-
-
-def _report(problem: str | None, success: str) -> int:
-    """Print the problem (a message key) to stderr and fail, or print what was done."""
-    if problem:
-        print(message(problem), file=sys.stderr)
-        return 1
-    print(success)
-    return 0
-
-
-async def run_user(settings: Settings, action: str, name: str | None) -> int:
-    async with open_services(settings) as svc:
-        if action == "list":
-            for u in await store.list_users(svc.db):
-                state = "disabled" if u.disabled_at else ("2FA on" if u.two_factor_on else "2FA off")
-                print(f"{u.username}\t{state}" + ("\tFLAGGED: reported a notice as not theirs" if u.flagged_at else ""))
-            return 0
-        assert name is not None
-        if action == "add":
-            problem = await account.add_user(svc, name, read_password(f"Password for {name}: "))
-            if not problem:
-                await audit.record(svc, "admin.user_add", user=await store.get_user_by_key(svc.db, username_key(name)))
-            return _report(problem, f"Created {name}.")
-        user = await store.get_user_by_key(svc.db, username_key(name))
-        if user is None:
-            print(f"No account named {name}.", file=sys.stderr)
-            return 1
-        if action == "disable":
-            await store.disable_user(svc.db, user.id, svc.clock())
-            await audit.record(svc, "admin.user_disable", user=user)
-            await known_devices.forget(svc, user)
-            print(f"Disabled {user.username}; their sessions have ended.")
-        elif action == "set-password":
-            problem = await account.set_password(svc, user, read_password(f"New password for {user.username}: "))
-            if not problem:
-                await audit.record(svc, "admin.set_password", user=user)
-            return _report(problem, f"Password changed for {user.username}.")
-        elif action == "show":
-            print(cli_audit.describe(user))
-        elif action == "clear-flag":
-            await audit_store.set_flag(svc.db, user.id, None)
-            await audit.record(svc, "admin.clear_flag", user=user)
-            print(f"Flag cleared for {user.username}.")
-        elif action == "reset-2fa":
-            changed = await two_factor.admin_reset(svc, user)
-            print(f"Two-factor authentication {'turned off' if changed else 'was already off'} for {user.username}.")
-        return 0
-
-
 async def run_keys_rotate(settings: Settings) -> int:
     async with open_services(settings) as svc:
+        missing = await two_factor.missing_key_ids(svc)
+        if missing:
+            print(
+                f"Cannot re-encrypt: secrets were sealed with key id(s) {', '.join(missing)}, which MIROX_TOTP_KEYS"
+                " does not hold. Put the new key first and the old one after it (MIROX_TOTP_KEYS=NEW,OLD), then"
+                " run keys rotate again.",
+                file=sys.stderr,
+            )
+            return 1
         count = await two_factor.reseal_all(svc)
         await audit.record(svc, "admin.keys_rotate", detail={"resealed": count})
     print(f"Re-encrypted {count} secret(s) with the current key.")
@@ -205,14 +168,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ, **{name: getattr(args, name) for name in FLAG_SETTINGS})
+        return _command(settings, args)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+
+
+def _command(settings: Settings, args: argparse.Namespace) -> int:
     command = args.command or "serve"
     if command == "serve":
         return serve(settings)
     if command == "user":
-        return asyncio.run(run_user(settings, args.action, getattr(args, "name", None)))
+        return asyncio.run(cli_users.run(settings, args))
     if command == "db":
         return asyncio.run(run_db_upgrade(settings))
     if command == "audit":

@@ -1,4 +1,4 @@
-"""``run.py audit verify`` and ``run.py audit export`` (the audit trail for auditors), and ``user show``."""
+"""``run.py audit verify`` and ``run.py audit export`` (the audit trail for auditors)."""
 
 import argparse
 import csv
@@ -13,7 +13,7 @@ from server.auth import audit_chain
 from server.flows.account import username_key
 from server.services import open_services
 from server.settings import Settings
-from server.store import User, get_user_by_key
+from server.store import get_user_by_key
 
 EXPORT_FIELDS = ("time", *audit_store.AUDIT_FIELDS)
 
@@ -29,11 +29,26 @@ def moment(text: str) -> float:
     return parsed.timestamp()
 
 
-def add_commands(sub: Any) -> None:
-    """The ``audit`` command group of run.py."""
-    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
-    audit.add_parser("verify", help="check the hash chain; report the first altered, inserted or deleted record")
-    export = audit.add_parser("export", help="write audit records as CSV or JSON lines to standard output")
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``audit`` command group of run.py (``common``: the global flags)."""
+    examples = argparse.RawDescriptionHelpFormatter
+    audit = sub.add_parser("audit", help="the audit trail", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    audit.add_parser(
+        "verify",
+        parents=[common],
+        help="check the hash chain; report the first altered, inserted or deleted record",
+        epilog="example:\n  python run.py audit verify",
+        formatter_class=examples,
+    )
+    export = audit.add_parser(
+        "export",
+        parents=[common],
+        help="write audit records as CSV or JSON lines to standard output",
+        epilog="example:\n  python run.py audit export --since 2026-11-01 --until 2026-12-01 --format csv > november.csv",
+        formatter_class=examples,
+    )
     export.add_argument("--since", type=moment, help="from this UTC date or time (inclusive), e.g. 2026-12-01")
     export.add_argument("--until", type=moment, help="up to this UTC date or time (exclusive)")
     export.add_argument("--user", help="only the records of this account")
@@ -70,20 +85,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 count += 1
         print(f"Exported {count} record(s).", file=sys.stderr)
         return 0
-
-
-def describe(user: User) -> str:
-    """``user show``: the account's state, one fact a line."""
-    lines = [
-        f"Username:      {user.username}",
-        f"Created:       {rfc3339(user.created_at)}",
-        f"State:         {'disabled since ' + rfc3339(user.disabled_at) if user.disabled_at else 'active'}",
-        f"Two-factor:    {'on' if user.two_factor_on else 'off'}",
-    ]
-    if user.flagged_at:
-        lines.append(f"FLAGGED:       reported a security notice as not theirs at {rfc3339(user.flagged_at)}")
-        lines.append("               check `run.py audit export --user NAME`, then `run.py user clear-flag NAME`")
-    return "\n".join(lines)
 
 
 def _exported(row: dict[str, Any]) -> dict[str, Any]:

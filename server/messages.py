@@ -34,6 +34,9 @@ MESSAGES: dict[str, str] = {
     "code.misconfigured": (
         "The service is misconfigured and cannot check codes right now. Contact your administrator."
     ),
+    "code.required": (
+        "Your administrator requires two-factor authentication for your account, so it cannot be turned off."
+    ),
     "code.attempts_left": "Attempts left before you have to sign in again: {left}.",
     "code.busy": "The sign-in service is busy. Try again in {wait}.",
     "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
@@ -83,6 +86,15 @@ MESSAGES: dict[str, str] = {
         "Use the newest {issuer} entry in your app. If your app shows more than one, delete the earlier ones."
     ),
     "enroll.already_on": "Two-factor authentication is already on.",
+    "enroll.phone_link": "Add to authenticator on this phone",
+    "enroll.phone_hint": (
+        "Setting up on the phone that has your authenticator app? A phone cannot scan its own screen: "
+        "tap the button below, or type the secret by hand (Manual Entry)."
+    ),
+    "enroll.secret_characters": (
+        "The secret uses only the letters A\u2013Z and the digits 2\u20137 (never 0, 1, 8 or 9). "
+        "The spaces are only for reading; leave them out if your app refuses them."
+    ),
     "enroll.qr_title": "QR code for {issuer} two-factor setup",
     # Security card
     "card.enabled": "Two-factor authentication is on. Every sign-in now asks for a code from your app.",
@@ -105,6 +117,20 @@ MESSAGES: dict[str, str] = {
     "prompt.disable.title": "Disable two-factor authentication",
     "prompt.disable.intro": "Enter a current code from your authenticator app to turn two-factor authentication off.",
     "prompt.disable.submit": "Disable 2FA",
+    # the two-factor policy
+    "policy.banner": "Your administrator requires two-factor authentication: set it up by {date}.",
+    "policy.banner_link": "Set it up: Profile ▸ Security ▸ Enable",
+    "policy.overdue": (
+        "Your administrator requires two-factor authentication, and the time to set it up has passed. "
+        "Set it up now to continue: until then you can only do that, read the help, or sign out."
+    ),
+    "policy.due": "Your administrator requires two-factor authentication: set it up by {date}.",
+    "policy.card_required": "Your administrator requires two-factor authentication for your account, so Disable is not offered.",
+    "policy.backup_used": (
+        "You signed in with your backup code, so two-factor authentication is now off. "
+        "Your administrator requires it: set it up again now with a fresh QR scan."
+    ),
+    "policy.reauth": "Click Enable and confirm your password to start.",
     # re-authentication
     "reauth.needed": "For your security, enter your password again to continue.",
     "reauth.for": "To {action}, confirm that you are {user}.",
@@ -194,6 +220,9 @@ EVENTS: dict[str, str] = {
     "policy.lifted": "Two-factor authentication no longer required by your administrator",
     "admin.group_add": "Added to a group by an administrator",
     "admin.group_remove": "Removed from a group by an administrator",
+    "admin.user_enable": "Account enabled by an administrator",
+    "admin.user_unlock": "Failed-attempt delays cleared by an administrator",
+    "admin.user_signout": "Signed out everywhere by an administrator",
     "devices.forgotten": "Browsers that signed in before are no longer remembered",
 }
 

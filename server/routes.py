@@ -12,6 +12,7 @@ from server.handlers import (
     forward_auth,
     notices,
     password,
+    policy,
     profile,
     reauth,
     sessions,
@@ -20,7 +21,7 @@ from server.handlers import (
 )
 from server.handlers.common import two_factor_off, two_factor_on
 from server.static import static_files
-from server.web import Access, Endpoint, GuardedRoute, Rule, services
+from server.web import Access, Endpoint, GuardedRoute, Precondition, Rule, services
 
 
 def route(path: str, endpoint: Endpoint, name: str, rule: Access | Rule, methods: tuple[str, ...] = ("GET",)) -> Route:
@@ -55,7 +56,10 @@ POST = ("POST",)
 # password prompt first. The enrollment steps are not: an enrollment exists only after a fresh
 # Enable, for its session. Enable needs 2FA off ("already on" otherwise, before any prompt).
 FRESH = Rule(USER, fresh=True)
-ENABLE = Rule(USER, fresh=True, precondition=two_factor_off)
+ENABLE = Rule(USER, fresh=True, precondition=two_factor_off, while_overdue=True)
+# What an account past its two-factor deadline may still reach: the setup (the Enable dialog and
+# the password prompt it needs) and sign-out; the guard answers every other USER route with the setup.
+SETUP = Rule(USER, while_overdue=True)
 
 
 def form(path: str, page: Endpoint, submit: Endpoint, name: str, access: Access) -> list[Route]:
@@ -63,12 +67,14 @@ def form(path: str, page: Endpoint, submit: Endpoint, name: str, access: Access)
     return [route(path, page, name, access), route(path, submit, f"{name}_submit", access, POST)]
 
 
-def code_action(path: str, action: str, name: str, *, fresh: bool) -> list[Route]:
+def code_action(
+    path: str, action: str, name: str, *, fresh: bool, precondition: Precondition = two_factor_on
+) -> list[Route]:
     """A Security card action that needs a current code: its prompt (GET ``name``) and its submit
     (POST ``name``_submit). 2FA must be on ("2FA is off" otherwise, before any password prompt);
     after the password, a fresh submit reopens the prompt (the code is asked again)."""
-    opens = Rule(USER, fresh=fresh, precondition=two_factor_on)
-    submits = Rule(USER, fresh=fresh, resume=name if fresh else None, precondition=two_factor_on)
+    opens = Rule(USER, fresh=fresh, precondition=precondition)
+    submits = Rule(USER, fresh=fresh, resume=name if fresh else None, precondition=precondition)
     return [
         GuardedRoute(path, two_factor.code_prompt(action, name), name, opens, ("GET",)),
         GuardedRoute(path, two_factor.code_submit(action, name), f"{name}_submit", submits, POST),
@@ -83,22 +89,25 @@ def routes() -> list[BaseRoute]:
         *form("/signin/two-factor", signin.two_factor_page, signin.two_factor_submit, "two_factor", PENDING),
         *form("/signin/backup-code", signin.backup_code_page, signin.backup_code_submit, "backup_code", PENDING),
         route("/signin/cancel", signin.cancel_signin, "cancel_signin", PENDING, POST),
-        route("/signout", signin.signout, "signout", USER, POST),
+        route("/signout", signin.signout, "signout", SETUP, POST),
         *form("/setup", signin.setup_page, signin.setup_submit, "setup", PUBLIC),
         route("/profile", profile.profile, "profile", USER),
-        route("/profile/reauth", reauth.reauth_page, "reauth_page", USER),
-        route("/profile/reauth", reauth.reauth_submit, "reauth", USER, POST),
+        route("/profile/reauth", reauth.reauth_page, "reauth_page", SETUP),
+        route("/profile/reauth", reauth.reauth_submit, "reauth", SETUP, POST),
         route("/profile/2fa/enable", two_factor.enable, "enable_2fa", ENABLE, POST),
-        route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", USER),
+        route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", SETUP),
         # A backup code just shown, kept: only for the session that was shown it, while it lives.
         route(
             "/profile/2fa/setup/{enrollment}/backup/download",
             backup_card.enroll_backup_download,
             "enroll_backup_download",
-            USER,
+            SETUP,
         ),
         route(
-            "/profile/2fa/setup/{enrollment}/backup/print", backup_card.enroll_backup_print, "enroll_backup_print", USER
+            "/profile/2fa/setup/{enrollment}/backup/print",
+            backup_card.enroll_backup_print,
+            "enroll_backup_print",
+            SETUP,
         ),
         route(
             "/profile/2fa/backup-code/{submission}/download",
@@ -107,10 +116,12 @@ def routes() -> list[BaseRoute]:
             USER,
         ),
         route("/profile/2fa/backup-code/{submission}/print", backup_card.new_backup_print, "new_backup_print", USER),
-        route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", USER, POST),
+        route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", SETUP, POST),
+        route("/profile/2fa/required", policy.setup, "two_factor_setup", SETUP),
+        route("/help/two-factor", policy.help_page, "help_two_factor", PUBLIC),
         *code_action("/profile/2fa/check", "check", "check_2fa", fresh=False),
         *code_action("/profile/2fa/backup-code", "backup", "new_backup_code", fresh=True),
-        *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True),
+        *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True, precondition=disable_allowed),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
         route("/notices/that-was-me", notices.acknowledge, "notices_acknowledge", USER, POST),

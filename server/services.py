@@ -25,7 +25,7 @@ from server.auth.crypto import Keyring, load_or_create_key_file, parse_keys
 from server.auth.devices import summarize_user_agent
 from server.auth.passwords import PasswordHasher
 from server.file_modes import prepare_private_database, sqlite_file
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 from server.times import Times, zone_of
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -61,9 +61,13 @@ class Services:
 
 def _keys(settings: Settings) -> list[bytes]:
     """The encryption keys (current first): from configuration, else from the key file."""
-    if settings.totp_keys:
-        return parse_keys(settings.totp_keys)
-    return load_or_create_key_file(settings.resolved_key_file)
+    try:
+        if settings.totp_keys:
+            return parse_keys(settings.totp_keys)
+        return load_or_create_key_file(settings.resolved_key_file)
+    except ValueError as exc:
+        where = "MIROX_TOTP_KEYS" if settings.totp_keys else f"the key file {settings.resolved_key_file}"
+        raise SettingsError(f"{where}: {exc} (make one with `run.py keys new`)") from None
 
 
 def _templates(times: Times) -> jinja2.Environment:

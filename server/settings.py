@@ -75,6 +75,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     forward_auth_domains: tuple[str, ...] = ()
     cookie_domain: str = ""
+    reset_grace_period: float = 24 * 60 * 60
 
     @property
     def resolved_database_url(self) -> str:
@@ -128,6 +129,7 @@ class Settings:
         # Negative throttle values would make every sign-in fail (Policy refuses them).
         not_negative = (
             "reauth_window",
+            "reset_grace_period",
             "password_free_attempts",
             "password_max_delay",
             "address_max_delay",

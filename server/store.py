@@ -614,6 +614,18 @@ async def get_enrollment(
     return None if row is None else record(Enrollment, row)
 
 
+async def session_enrollment(db: Database, user_id: int, session_id: int, now: float) -> Enrollment | None:
+    """The pending enrollment this session started, if it has not expired or been replaced."""
+    row = await db.fetch_one(
+        select(enrollments).where(
+            enrollments.c.user_id == user_id,
+            enrollments.c.session_id == session_id,
+            enrollments.c.expires_at > now,
+        )
+    )
+    return None if row is None else record(Enrollment, row)
+
+
 async def complete_enrollment(
     db: Database,
     enrollment: Enrollment,

@@ -18,8 +18,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server import static
+from server.auth.policy import NOT_REQUIRED
 from server.auth.tokens import csrf_ok, csrf_token, new_public_id, new_token
-from server.flows import account
+from server.flows import account, policy
 from server.messages import message
 from server.services import Client, Services
 from server.store import PendingSignin
@@ -52,13 +53,16 @@ class Rule:
     the password within ``Settings.reauth_window``; a stale session gets the password prompt,
     which names this route, and after the password the guard continues with ``resume`` (the
     route that opens the action: a submit that needs a code reopens its prompt) or, when
-    ``resume`` is None, with this route itself.
+    ``resume`` is None, with this route itself. ``while_overdue``: a USER route an account
+    past its two-factor deadline may still reach (the setup of 2FA, the password prompt it
+    needs, sign-out); every other USER route answers such an account with the setup page.
     """
 
     access: Access
     fresh: bool = False
     resume: str | None = None
     precondition: Precondition | None = None
+    while_overdue: bool = False
 
 
 class GuardedRoute(Route):
@@ -167,6 +171,7 @@ def base_context(request: Request) -> dict[str, Any]:
     state = request.state
     return {
         "current_user": getattr(state, "user", None),
+        "standing": getattr(state, "standing", NOT_REQUIRED),
         "csrf_token": getattr(state, "csrf", ""),
         "htmx": is_htmx(request),
         "msg": message,
@@ -258,6 +263,7 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
         now = svc.clock()
         request.state.user = None
         request.state.session = None
+        request.state.standing = NOT_REQUIRED
         token = request.cookies.get(cookie_name(request, "session"))
         if token:
             found = await account.signed_in(svc, token, now)
@@ -296,6 +302,10 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             if token:
                 clear_cookie(response, request, "session")
             return response
+        if access is Access.USER:
+            request.state.standing = await policy.standing(svc, request.state.user)
+            if request.state.standing.confined and not rule.while_overdue:
+                return redirect(request, href(request, "two_factor_setup"))
         if rule.precondition is not None and (refusal := await rule.precondition(request)) is not None:
             return refusal
         if rule.fresh and account.needs_reauth(svc, request.state.session):
@@ -353,6 +363,8 @@ async def resume(request: Request, refused: GuardedRoute) -> Response:
     target = refused
     if refused.rule.resume is not None:
         target = next(r for r in request.app.routes if isinstance(r, GuardedRoute) and r.name == refused.rule.resume)
+    if request.state.standing.confined and not target.rule.while_overdue:
+        return redirect(request, href(request, "two_factor_setup"))  # the prompt is no way around the setup
     precondition = target.rule.precondition
     if precondition is not None and (refusal := await precondition(request)) is not None:
         return refusal

@@ -65,7 +65,11 @@ async def test_user_list(environment, monkeypatch, capsys):
         await svc.db.execute(update(users).where(users.c.username_key == "bob").values(totp_secret_sealed="x"))
     capsys.readouterr()
     assert await run(monkeypatch, "user", "list") == 0
-    assert capsys.readouterr().out.splitlines() == ["alice\t2FA off", "bob\t2FA on", "carol\tdisabled"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["NAME", "GROUPS", "STATE"]
+    rows = [line.split() for line in lines[1:]]
+    assert [(row[0], row[2]) for row in rows] == [("alice", "active"), ("bob", "active"), ("carol", "disabled")]
+    assert [row[3] for row in rows[:2]] == ["off", "on"]
 
 
 async def test_user_disable_ends_sessions(environment, monkeypatch, capsys):

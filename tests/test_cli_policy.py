@@ -1,5 +1,7 @@
 """``run.py group …`` and ``run.py policy …``: who must use 2FA and by when, as the app then sees it."""
 
+import dataclasses
+
 import pytest
 from sqlalchemy import update
 
@@ -24,8 +26,7 @@ async def standing_of(settings: Settings, name: str, *, later: float = 0.0):
         user = await store.get_user_by_key(svc.db, name)
         assert user is not None
         now = svc.clock()
-        svc_later = type(svc)(**{**svc.__dict__, "clock": lambda: now + later}) if later else svc
-        return await policy.standing(svc_later, user)
+        return await policy.standing(dataclasses.replace(svc, clock=lambda: now + later), user)
 
 
 async def kinds(settings: Settings, name: str) -> list[str]:

@@ -399,3 +399,12 @@ async def hashing_held(
     finally:
         release.set()
         await asyncio.gather(*tasks)
+
+
+async def require_two_factor(svc: Services, days: float | None = 7, *, groups: tuple[str, ...] = ()) -> None:
+    """The administrator's ``policy require-2fa`` (``--all``, or ``--groups``) with ``--grace-days days``."""
+    from server.auth.policy import Scope
+    from server.flows import admin
+
+    scope = Scope.GROUPS if groups else Scope.EVERYONE
+    await admin.set_policy(svc, scope, groups=groups, grace_days=days)

@@ -5,7 +5,7 @@ import re
 from server import audit, audit_store, store
 from server.auth.passwords import TAIL_CHARS
 from server.auth.tokens import new_token, token_hash
-from server.flows import hashing, known_devices, policy, throttling
+from server.flows import hashing, known_devices, throttling
 from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 
@@ -39,9 +39,6 @@ async def add_user(svc: Services, username: str, password: str) -> str | None:
     if not created:
         return "setup.taken"
     svc.hasher.stored_hash_changed(None, password_hash)
-    user = await store.get_user_by_key(svc.db, username_key(username))
-    if user is not None:
-        await policy.standing(svc, user)  # under an "everyone" policy its grace period starts now
     return None
 
 

@@ -19,6 +19,7 @@ class Status(enum.Enum):
     ALREADY_ON = "already_on"
     NOT_ON = "not_on"
     MISCONFIGURED = "misconfigured"
+    REQUIRED = "required"  # the two-factor policy forbids it (Disable)
     BUSY = "busy"
 
 

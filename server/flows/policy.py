@@ -45,6 +45,12 @@ async def standing(svc: Services, user: store.User) -> Standing:
     )
 
 
+async def setup_required(svc: Services, user: store.User) -> bool:
+    """Whether the account, as it is now (2FA may have just gone off), must set up 2FA."""
+    current = await store.get_user(svc.db, user.id) or user
+    return not has_two_factor(current) and (await standing(svc, current)).required
+
+
 async def groups_of(svc: Services, user: store.User) -> list[str]:
     """The names of the account's groups, sorted."""
     return (await store_policy.groups_by_user(svc.db, user.id)).get(user.id, [])

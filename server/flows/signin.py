@@ -8,7 +8,7 @@ from server.auth import backup_codes, totp
 from server.auth.admission import Ticket
 from server.auth.crypto import SealError
 from server.auth.tokens import new_token, token_hash
-from server.flows import hashing, known_devices, throttling
+from server.flows import hashing, known_devices, policy, throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.flows.two_factor import open_secret, replayed, secret_unreadable
@@ -243,6 +243,7 @@ async def complete_with_backup_code(
     ):
         return await _failed(svc, user, left, client, "signin.failed_backup", "backup_code")
     await audit.record(svc, "2fa.backup_used", user=user, client=client, factor="backup_code")
+    await policy.two_factor_turned_off(svc, user)
     await throttling.code_accepted(svc, user.id)
     return await _session_begun(svc, session, user, client, "backup_code", token)
 

@@ -11,7 +11,7 @@ from server.auth import backup_codes, totp
 from server.auth.crypto import SEALED_PREFIX_LENGTH, SealError, key_id_of
 from server.auth.qr import qr_svg
 from server.auth.tokens import new_public_id
-from server.flows import hashing, known_devices, throttling
+from server.flows import hashing, known_devices, policy, throttling
 from server.flows.account import username_key
 from server.flows.outcomes import Outcome, Status
 from server.messages import message
@@ -105,6 +105,20 @@ async def start_enrollment(svc: Services, user: store.User, session: store.Sessi
     return dataclasses.replace(_view(svc, user, enrollment_id, secret, code), replaced=replaced)
 
 
+async def setup_enrollment(svc: Services, user: store.User, session: store.Session) -> EnrollmentView | None:
+    """The Enable dialog of the setup page: this session's pending enrollment, else a new one.
+
+    Reloading the page shows the same QR code (a new secret each time would strand an app that
+    scanned the previous one).
+    """
+    if user.two_factor_on:
+        return None
+    pending = await store.session_enrollment(svc.db, user.id, session.id, svc.clock())
+    if pending is not None and (view := await load_enrollment(svc, pending.id, user, session)) is not None:
+        return view
+    return await start_enrollment(svc, user, session)
+
+
 def _view(svc: Services, user: store.User, enrollment_id: str, secret: str, code: str) -> EnrollmentView:
     uri = totp.provisioning_uri(secret, user.username, svc.settings.issuer)
     return EnrollmentView(
@@ -170,6 +184,7 @@ async def confirm_enrollment(
         return Outcome(Status.EXPIRED)
     await throttling.code_accepted(svc, user.id)
     await _event(svc, user, "2fa.enabled", client)
+    await policy.two_factor_turned_on(svc, user, client)
     return Outcome(Status.OK)
 
 
@@ -243,7 +258,9 @@ async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, cli
 
 
 async def disable(svc: Services, user: store.User, raw_code: str, client: Client) -> Outcome:
-    """Disable: after a current code, the secret and backup code are deleted."""
+    """Disable: after a current code, the secret and backup code are deleted; never while the policy requires 2FA."""
+    if (await policy.standing(svc, user)).required:
+        return Outcome(Status.REQUIRED)
     outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
     if outcome.status is not Status.OK:
         return outcome
@@ -254,11 +271,17 @@ async def disable(svc: Services, user: store.User, raw_code: str, client: Client
 
 
 async def admin_reset(svc: Services, user: store.User) -> bool:
-    """For an administrator: turn 2FA off for a user who lost phone and backup code."""
+    """For an administrator: turn 2FA off for a user who lost phone and backup code.
+
+    Under the policy the person gets a fresh grace period (``reset_grace_period``), so the
+    reset does not confine them to the setup before they could sign in.
+    """
     await store.cancel_enrollments(svc.db, user.id)
     changed = await store.disable_two_factor(svc.db, user.id)
     await audit.record(svc, "2fa.reset_by_admin", user=user, detail={"changed": changed})
     await known_devices.forget(svc, user)
+    if changed:
+        await policy.two_factor_turned_off(svc, user, fresh_grace=svc.settings.reset_grace_period)
     return changed
 
 

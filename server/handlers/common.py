@@ -10,7 +10,7 @@ from starlette.responses import Response
 from server.flows import account
 from server.flows.outcomes import Status
 from server.messages import EVENTS, MESSAGES
-from server.web import href, is_htmx, redirect, render, services
+from server.web import error_page, href, is_htmx, redirect, render, services
 
 OFFER_AFTER = frozenset({"card.enabled", "card.disabled", "card.backup_used"})
 
@@ -21,6 +21,7 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.THROTTLED: ("throttled", 429),
     Status.ADDRESS_THROTTLED: ("throttled_address", 429),
     Status.MISCONFIGURED: ("misconfigured", 503),
+    Status.REQUIRED: ("required", 403),
     Status.BUSY: ("busy", 503),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
@@ -77,9 +78,10 @@ async def activity_context(request: Request) -> dict[str, Any]:
     }
 
 
-async def done(request: Request, notice: str, *, sessions: bool = False) -> Response:
-    """Close the dialog and show the result on the Profile page (in place for htmx)."""
-    if not is_htmx(request):
+async def done(request: Request, notice: str, *, sessions: bool = False, reload: bool = False) -> Response:
+    """Close the dialog and show the result on the Profile page (in place for htmx; ``reload``: by
+    loading it, when the dialog may have been opened from another page, the setup page)."""
+    if reload or not is_htmx(request):
         await account.leave_notice(services(request), request.state.session, notice)
         return redirect(request, href(request, "profile") + ("#sessions" if sessions else "#security-card"))
     context = {**await card_context(request, None if sessions else notice), **await activity_context(request)}
@@ -91,6 +93,13 @@ async def done(request: Request, notice: str, *, sessions: bool = False) -> Resp
 async def two_factor_on(request: Request) -> Response | None:
     """Precondition of Check 2FA, New Backup Codes and Disable: with 2FA off there is nothing to do."""
     return None if request.state.user.two_factor_on else await done(request, "card.not_on")
+
+
+async def disable_allowed(request: Request) -> Response | None:
+    """Precondition of Disable: 2FA is on, and the two-factor policy does not require it (403 with why)."""
+    if (refused := await two_factor_on(request)) is not None:
+        return refused
+    return error_page(request, 403, "code.required") if request.state.standing.required else None
 
 
 async def two_factor_off(request: Request) -> Response | None:

@@ -5,7 +5,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import account
+from server.flows import account, policy
 from server.flows import signin as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import refusal
@@ -139,6 +139,8 @@ async def _second_factor(request: Request, mode: str) -> Response:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")
     if result.status is Status.OK and result.token:
+        if mode == "backup" and result.user and await policy.setup_required(svc, result.user):
+            target = href(request, "two_factor_setup")  # the policy still applies: straight into Enable
         return _signed_in(request, result, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
         query = {"m": "too_many_codes" if result.status is Status.EXHAUSTED else "expired"}

@@ -84,7 +84,8 @@ async def enroll_verify(request: Request) -> Response:
         lambda: flow.confirm_enrollment(svc, enrollment_id, user, session, field(form, "code", 64), client_of(request)),
     )
     if outcome.status is Status.OK:
-        return await done(request, "card.enabled")
+        # Under the policy the dialog may have been opened from the setup page: load the Profile page.
+        return await done(request, "card.enabled", reload=request.state.standing.required)
     if outcome.status is Status.ALREADY_ON:
         return await done(request, "enroll.already_on")
     view = await flow.load_enrollment(svc, enrollment_id, user, session)

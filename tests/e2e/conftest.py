@@ -99,6 +99,19 @@ class Server:
         assert done.returncode == 0, done.stderr
         return name
 
+    def admin(self, *args: str) -> str:
+        """An administrator's ``python run.py ARGS`` on this server's data (group, policy, user …); its output."""
+        done = subprocess.run(
+            [sys.executable, "run.py", *args, "--data-dir", str(self.data_dir)],
+            cwd=REPO,
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def stop(self) -> None:
         self.process.terminate()
         try:

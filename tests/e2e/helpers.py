@@ -123,7 +123,7 @@ def expect_status(where: Page | Locator, text: str) -> None:
 
 
 def security_card(page: Page) -> Locator:
-    return page.get_by_role("region", name="Security")
+    return page.get_by_role("region", name="Security", exact=True)
 
 
 def sessions_card(page: Page) -> Locator:

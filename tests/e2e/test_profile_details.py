@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import DESKTOP, ContextFactory, Server, start_server
 from tests.e2e.helpers import (
     CODE_LABEL,
+    MOBILE,
     STORED,
     WIZARD,
     Shooter,
@@ -116,3 +117,34 @@ def test_times_are_in_the_plant_zone_and_named(browser, plant_server: Server, js
         Shooter(page, enabled=js).take("profile-times-with-zone")
     finally:
         context.close()
+
+
+def test_on_a_phone_the_link_and_manual_entry_come_before_the_qr_code(
+    new_context: ContextFactory, user: str, js: bool
+) -> None:
+    """At 375 px: "Add to authenticator on this phone" (otpauth://) and Manual Entry with account, issuer and the
+    secret's characters come before the QR code; on a desktop the link is not offered."""
+    page = new_context(js=js, viewport=MOBILE, bypass_csp=True).new_page()  # bypass_csp: for axe-core only
+    sign_in(page, user)
+    open_profile(page)
+    security_card(page).get_by_role("button", name="Enable", exact=True).click()
+    wizard = dialog(page, WIZARD, js)
+    link = wizard.get_by_role("link", name="Add to authenticator on this phone")
+    expect(link).to_be_visible()
+    assert (link.get_attribute("href") or "").startswith(f"otpauth://totp/Mirox:{user}?secret=")
+    manual = wizard.get_by_role("region", name="Manual Entry")
+    expect(manual).to_contain_text(f"Account{user}")
+    expect(manual).to_contain_text("IssuerMirox")
+    expect(manual.get_by_role("code")).to_have_accessible_description(
+        re.compile("letters A\u2013Z and the digits 2\u20137")
+    )
+    qr = wizard.locator("figure.qr")
+    link_box, manual_box, qr_box = link.bounding_box(), manual.bounding_box(), qr.bounding_box()
+    assert link_box and manual_box and qr_box
+    assert link_box["y"] < manual_box["y"] < qr_box["y"], "on a phone the QR code comes last"
+    assert manual_box["y"] < MOBILE["height"], "Manual Entry starts above the fold"
+    if js:
+        expect_accessible(page, "step 1 on a phone")
+    page.set_viewport_size(DESKTOP)
+    expect(link).to_be_hidden()
+    assert qr.bounding_box()["y"] < manual.bounding_box()["y"], "on a desktop the QR code comes first"  # type: ignore[index]

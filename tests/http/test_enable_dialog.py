@@ -1,11 +1,13 @@
 """The Enable dialog: scan the QR code, save the backup code, verify and enable."""
 
+import html
 import re
 from datetime import datetime
 
 import segno
 
 from server import store
+from server.auth import totp
 from server.messages import message
 from tests.utils import (
     BACKUP_DISPLAY,
@@ -277,3 +279,16 @@ async def test_reopening_enable_continues_and_a_new_secret_says_to_delete_the_ol
     assert shows(fresh.text, "enroll.replaced", issuer="Mirox")
     wrong = await post(client, enrollment_path(fresh.text), {"code": "000000"})
     assert shows(wrong.text, "enroll.delete_earlier", issuer="Mirox")
+
+
+async def test_step_one_offers_the_phone_link_and_names_account_issuer_and_alphabet(client, svc):
+    """Step 1 links the otpauth:// URI (for the phone that cannot scan itself); Manual Entry names account, issuer
+    and the secret's characters."""
+    await signed_in_without_two_factor(client, svc)
+    secret, _, step1 = await open_enable_dialog(client)
+    link = re.search(r'<a class="btn primary" href="(otpauth://[^"]+)">([^<]+)</a>', step1.text)
+    assert link and link.group(2) == message("enroll.phone_link")
+    assert html.unescape(link.group(1)) == totp.provisioning_uri(secret, "alice", "Mirox")
+    assert text_of(step1.text, "manual-account") == "alice"
+    assert text_of(step1.text, "manual-issuer") == "Mirox"
+    assert shows(step1.text, "enroll.secret_characters") and "A\u2013Z and the digits 2\u20137" in step1.text

@@ -5,7 +5,7 @@ import re
 import pytest
 from starlette.routing import Route
 
-from server.handlers.common import two_factor_off, two_factor_on
+from server.handlers.common import disable_allowed, two_factor_off, two_factor_on
 from server.messages import message
 from server.routes import routes
 from server.web import GuardedRoute
@@ -88,7 +88,9 @@ async def test_every_fresh_route_refuses_a_stale_session(client, svc, clock, rou
     assert await state(svc) == before
 
 
-@pytest.mark.parametrize("route", [r for r in FRESH if r.rule.precondition is two_factor_on], ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "route", [r for r in FRESH if r.rule.precondition in (two_factor_on, disable_allowed)], ids=lambda r: r.name
+)
 async def test_two_factor_off_is_said_before_the_password_prompt(client, svc, clock, route):
     """With 2FA off, a stale session hears "2FA is off" on New Backup Codes and Disable, not the prompt."""
     await signed_in_without_two_factor(client, svc)

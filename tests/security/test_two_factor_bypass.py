@@ -37,6 +37,7 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     "healthz",
     "readyz",
     "metrics",  # operators' addresses or token, no account data (tests/http/test_metrics.py)
+    "help_two_factor",  # the help text, the same for everyone (tests/http/test_two_factor_policy.py)
     "auth_verify",  # 401 to anyone not fully signed in (tests/security/test_forward_auth_attacks.py)
 }
 HTMX = [False, True]
