@@ -19,7 +19,7 @@ from server.handlers import (
     signin,
     two_factor,
 )
-from server.handlers.common import two_factor_off, two_factor_on
+from server.handlers.common import disable_allowed, two_factor_off, two_factor_on
 from server.static import static_files
 from server.web import Access, Endpoint, GuardedRoute, Precondition, Rule, services
 
