@@ -1,15 +1,17 @@
 """A bounded flood of wrong-password sign-ins from many loopback addresses (``python -m bench.flood JOB``).
 
 Each of ``in_flight`` clients binds its own source address (127.0.0.2, 127.0.0.3, …, all
-loopback), loads the sign-in form once, then posts wrong passwords one after another,
-ignoring ``Retry-After`` as an attacker would, until ``seconds`` or ``most`` posts: every
-``account_every``-th at the real ``account``, the others at names never tried before (each
-a fresh per-name counter, so they cost a hash until the address's own counter closes). Prints one JSON object: how many
-answers of each status, the slowest answer, the answers without ``Retry-After`` that needed
-one, and the errors (a refused connection, a timeout: a hang).
+loopback) and posts wrong passwords one after another, all with the token of one sign-in
+form loaded once, ignoring ``Retry-After`` as an attacker would, until ``seconds`` or
+``most`` posts: every ``account_every``-th at the real ``account``, the others at names
+never tried before (each a fresh per-name counter, so they cost a hash until the address's
+own counter closes). Prints one JSON object: how many answers of each status, the slowest
+answer, the answers without ``Retry-After`` that needed one, and the errors (a refused
+connection, a timeout: a hang).
 """
 
 import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -32,39 +34,50 @@ def address(n: int) -> str:
 
 async def flood(job: dict[str, Any]) -> dict[str, Any]:
     """Run the flood described by ``job`` (base, in_flight, seconds, most, account, account_every, timeout)."""
-    deadline = time.monotonic() + job["seconds"]
     statuses: Counter[int] = Counter()
     errors: list[str] = []
     missing_retry_after = 0
     slowest = 0.0
     sent = 0
 
-    async def client(n: int) -> None:
-        nonlocal missing_retry_after, slowest, sent
-        transport = httpx.AsyncHTTPTransport(local_address=address(n))
-        async with httpx.AsyncClient(
-            base_url=job["base"], transport=transport, timeout=job.get("timeout", 30), follow_redirects=False
-        ) as c:
-            try:
-                form = await c.get("/signin")
-                match = CSRF.search(form.text)
-                if match is None:
-                    raise ValueError(f"no sign-in form ({form.status_code})")
-                token = match.group(1)
-                while time.monotonic() < deadline and sent < job["most"]:
-                    sent += 1
-                    name = job["account"] if sent % job["account_every"] == 0 else f"guess-{n}-{sent}"
-                    data = {"csrf_token": token, "username": name, "password": f"guess {sent}"}
-                    started = time.monotonic()
-                    response = await c.post("/signin", data=data)
-                    slowest = max(slowest, time.monotonic() - started)
-                    statuses[response.status_code] += 1
-                    if response.status_code in (429, 503) and "retry-after" not in response.headers:
-                        missing_retry_after += 1
-            except (httpx.HTTPError, ValueError) as exc:
-                errors.append(f"{address(n)}: {type(exc).__name__}: {exc}")
+    async with httpx.AsyncClient(base_url=job["base"], timeout=job.get("timeout", 30)) as first:
+        form = await first.get("/signin")
+        match = CSRF.search(form.text)
+        if match is None:
+            raise SystemExit(f"no sign-in form ({form.status_code})")
+        token, cookies = match.group(1), dict(first.cookies)
 
-    await asyncio.gather(*(client(n) for n in range(job["in_flight"])))
+    async def client(n: int, c: httpx.AsyncClient) -> None:
+        nonlocal missing_retry_after, slowest, sent
+        try:
+            while time.monotonic() < deadline and sent < job["most"]:
+                sent += 1
+                name = job["account"] if sent % job["account_every"] == 0 else f"guess-{n}-{sent}"
+                data = {"csrf_token": token, "username": name, "password": f"guess {sent}"}
+                started = time.monotonic()
+                response = await c.post("/signin", data=data)
+                slowest = max(slowest, time.monotonic() - started)
+                statuses[response.status_code] += 1
+                if response.status_code in (429, 503) and "retry-after" not in response.headers:
+                    missing_retry_after += 1
+        except httpx.HTTPError as exc:
+            errors.append(f"{address(n)}: {type(exc).__name__}: {exc}")
+
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [  # made before the clock starts: each makes an SSL context, slow on a loaded machine
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=job["base"],
+                    transport=httpx.AsyncHTTPTransport(local_address=address(n)),
+                    cookies=cookies,
+                    timeout=job.get("timeout", 30),
+                    follow_redirects=False,
+                )
+            )
+            for n in range(job["in_flight"])
+        ]
+        deadline = time.monotonic() + job["seconds"]
+        await asyncio.gather(*(client(n, c) for n, c in enumerate(clients)))
     return {
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "slowest_s": slowest,

@@ -181,6 +181,9 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "The account service cannot reach its database right now. Try again in a minute.",
     "error.request_timeout": "The request did not arrive in time. Check your connection and try again.",
     "error.deadline": "The account service took too long to answer. Try again in a minute.",
+    "forward.outside_group": "You are signed in as {user}, but this app is only for members of {groups}. "
+    "Ask your administrator to add you, or sign out and sign in as someone who is a member.",
+    "forward.setup_overdue": "Your administrator requires two-factor authentication: set it up to continue.",
     "error.request_title": "The request did not go through",
     "error.network": (
         "The account service could not be reached. Check your network connection and try again. "

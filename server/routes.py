@@ -131,6 +131,7 @@ def routes() -> list[BaseRoute]:
         route("/profile/password", password.change_submit, "change_password_submit", USER, POST),
         # Reverse proxies ask here about every request to a protected app: no body, no CSRF, one read.
         route("/auth/verify", forward_auth.verify, "auth_verify", Access.FORWARD),
+        route("/auth/forbidden", forward_auth.forbidden, "auth_forbidden", USER),
         Route("/healthz", healthz, name="healthz"),
         # Operators only: the configured addresses or bearer token (checked by the endpoint, no session).
         Route("/metrics", metrics_http.endpoint, name="metrics"),

@@ -212,15 +212,17 @@ async def create_session(db: Database, session: NewSession) -> int:
 TOUCH_GRANULARITY = 1.0
 """Seconds between two writes of a session's activity mark: idle expiry is exact to the second."""
 
+SIGNED_IN_COLUMNS = (*(c.label(f"s_{c.name}") for c in sessions.c), *(c.label(f"u_{c.name}") for c in users.c))
+"""The session (``s_``) and account (``u_``) columns of a live-session read."""
+LIVE_SESSION = (
+    sessions.c.token_hash == bindparam("token_hash"),
+    sessions.c.last_seen_at > bindparam("idle_since"),
+    sessions.c.expires_at > bindparam("now"),
+    users.c.disabled_at.is_(None),
+)
+"""What makes a session live: its token, within the idle and absolute limits, an enabled account."""
 _SIGNED_IN = Prepared(
-    select(*(c.label(f"s_{c.name}") for c in sessions.c), *(c.label(f"u_{c.name}") for c in users.c))
-    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-    .where(
-        sessions.c.token_hash == bindparam("token_hash"),
-        sessions.c.last_seen_at > bindparam("idle_since"),
-        sessions.c.expires_at > bindparam("now"),
-        users.c.disabled_at.is_(None),
-    )
+    select(*SIGNED_IN_COLUMNS).select_from(sessions.join(users, users.c.id == sessions.c.user_id)).where(*LIVE_SESSION)
 )
 _TOUCH = Prepared(
     update(sessions)
@@ -238,8 +240,12 @@ async def signed_in(db: Database, token_hash: str, now: float, idle_timeout: flo
     read, and signing out deletes the row, so an ended session is refused at once.
     """
     row = await _SIGNED_IN.fetch_one(db, token_hash=token_hash, idle_since=now - idle_timeout, now=now)
-    if row is None:
-        return None
+    return None if row is None else await live_session(db, row, now)
+
+
+async def live_session(db: Database, row: dict[str, Any], now: float) -> tuple[Session, User]:
+    """The session and account of a row read with ``SIGNED_IN_COLUMNS``; its activity mark written
+    when at least ``TOUCH_GRANULARITY`` old."""
     session, user = record(Session, row, "s_"), record(User, row, "u_")
     if now - session.last_seen_at >= TOUCH_GRANULARITY:
         await _TOUCH.execute(db, session_id=session.id, touched_before=now - TOUCH_GRANULARITY, now=now)

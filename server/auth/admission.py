@@ -19,7 +19,7 @@ import asyncio
 import math
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -76,6 +76,7 @@ class HashQueue:
         self._waiting: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
         self._in_lane: Counter[bool] = Counter()
         self._held: Counter[str] = Counter()
+        self.pacer = Pacer()
 
     @property
     def in_flight(self) -> int:
@@ -172,3 +173,40 @@ class HashQueue:
 
     def _measured(self, seconds: float) -> None:
         self.hash_seconds += SMOOTHING * (seconds - self.hash_seconds)
+
+
+class Pacer:
+    """Busy answers to an address that ignores its ``Retry-After`` come no faster than it said.
+
+    A busy answer costs the server little, so a client looping on it would turn a flood of
+    sign-ins into a flood of requests. The first busy answer comes at once; one that comes
+    back before its ``Retry-After`` has passed waits out the rest (at most ``most`` seconds),
+    holding nothing but its connection.
+    """
+
+    def __init__(
+        self,
+        *,
+        most: float = 2.0,
+        remember: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._most, self._remember, self._clock, self._sleep = most, remember, clock, sleep
+        self._told: dict[str, float] = {}
+
+    async def pace(self, address: str, retry_after: int) -> None:
+        """Before telling ``address`` to retry after ``retry_after`` seconds: wait out what it was told last."""
+        now = self._clock()
+        early = min(self._told.get(address, now) - now, self._most)
+        if early > 0:
+            await self._sleep(early)
+            now += early
+        self._forget_old(now)
+        self._told[address] = now + retry_after
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._told) >= self._remember:
+            self._told = {address: until for address, until in self._told.items() if until > now}
+        while len(self._told) >= self._remember:
+            del self._told[next(iter(self._told))]

@@ -137,7 +137,7 @@ async def reauthenticate(
             return refused
         ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     if ok:
         await throttling.password_accepted(svc, keys)
         await store.mark_reauthenticated(svc.db, session.id, svc.clock())

@@ -3,7 +3,7 @@
 from server.auth.admission import Busy, Ticket
 from server.services import Client, Services
 
-__all__ = ["Busy", "hash_secret", "ticket", "verify"]
+__all__ = ["Busy", "hash_secret", "paced", "ticket", "verify"]
 
 
 def ticket(client: Client, account_key: str, *, known: bool = False) -> Ticket:
@@ -21,3 +21,9 @@ async def hash_secret(svc: Services, ticket: Ticket, secret: str) -> str:
     """``hasher.hash`` once admitted; raises ``Busy``."""
     async with svc.hash_queue.admitted(ticket):
         return await svc.hasher.hash(secret)
+
+
+async def paced(svc: Services, ticket: Ticket, busy: Busy) -> int:
+    """The wait a busy answer tells, given no sooner than the address's last busy answer said."""
+    await svc.hash_queue.pacer.pace(ticket.address, busy.retry_after)
+    return busy.retry_after

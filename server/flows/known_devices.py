@@ -38,3 +38,8 @@ async def forget(svc: Services, user: store.User, client: Client = CONSOLE) -> i
     if count:
         await audit.record(svc, "devices.forgotten", user=user, client=client, detail={"count": count})
     return count
+
+
+def signed(svc: Services, cookie: str | None) -> bool:
+    """Whether ``cookie`` carries a right HMAC: without one the browser is a stranger, no query needed."""
+    return device_cookie.read(svc.device_key, cookie) is not None

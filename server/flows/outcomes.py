@@ -21,13 +21,15 @@ class Status(enum.Enum):
     MISCONFIGURED = "misconfigured"
     REQUIRED = "required"  # the two-factor policy forbids it (Disable)
     BUSY = "busy"
+    OUTSIDE_GROUP = "outside_group"  # forward auth: signed in, but in none of the groups the app needs
+    SETUP_OVERDUE = "setup_overdue"  # forward auth: the 2FA policy's deadline has passed without 2FA
 
 
 @dataclass(frozen=True)
 class Outcome:
     """A status and what the next step needs: the user and session token of a sign-in, the seconds
     to wait when throttled or busy, the attempts left of a pending sign-in, a new backup code to show once,
-    and a new device cookie for the browser that just completed a sign-in."""
+    a new device cookie for the browser that just completed a sign-in, and the account's groups."""
 
     status: Status
     user: store.User | None = None
@@ -36,3 +38,4 @@ class Outcome:
     attempts_left: int = 0
     backup_code: str | None = None
     device_cookie: str | None = None
+    groups: tuple[str, ...] = ()

@@ -84,10 +84,11 @@ async def change_password(
     problem = new_password_problem(user.username, new, confirm)
     if problem:
         return Outcome(Status.REFUSED, problem)
+    ticket = hashing.ticket(client, username_key(user.username))
     try:
-        new_hash = await hashing.hash_secret(svc, hashing.ticket(client, username_key(user.username)), new)
+        new_hash = await hashing.hash_secret(svc, ticket, new)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, "signin.busy", wait=busy.retry_after)
+        return Outcome(Status.BUSY, "signin.busy", wait=await hashing.paced(svc, ticket, busy))
     await store.set_password_hash(svc.db, user.id, new_hash)
     ended = await audit_store.end_other_signins(svc.db, user.id, session.id)
     await known_devices.forget(svc, user, client)

@@ -20,13 +20,15 @@ def policy_of(row: store_policy.PolicyRow | store_policy.StandingRow) -> Policy:
     return Policy(Scope(row.scope), row.grace_days, row.grace_until)
 
 
-async def standing(svc: Services, user: store.User) -> Standing:
+async def standing(svc: Services, user: store.User, row: store_policy.StandingRow | None = None) -> Standing:
     """Where ``user`` stands with the policy now: not required, met, due by a deadline, or overdue.
 
     An account the policy covers but has not reached yet (it joined later than the last
     reconciliation, e.g. the first account created under an "everyone" policy) is reached now.
+    ``row``: the standing's inputs when the caller read them already (forward auth reads them
+    with the groups, in one statement).
     """
-    row = await store_policy.standing_row(svc.db, user.id)
+    row = row or await store_policy.standing_row(svc.db, user.id)
     policy = policy_of(row)
     if not policy.covers(in_listed_group=row.in_listed_group):
         return NOT_REQUIRED

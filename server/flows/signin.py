@@ -24,14 +24,17 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     """
     now = svc.clock()
     key = username_key(username)
-    user = await store.get_user_by_key(svc.db, key)
-    device_id = await known_devices.recognize(svc, user, client.device)
-    keys = throttling.password_keys(svc, key, client, device_id)
-    ticket = hashing.ticket(client, key, known=device_id is not None)
+    ticket = hashing.ticket(client, key)
     try:
+        if not known_devices.signed(svc, client.device):  # a stranger is told busy before any query
+            svc.hash_queue.check(ticket)
+        user = await store.get_user_by_key(svc.db, key)
+        device_id = await known_devices.recognize(svc, user, client.device)
+        ticket = hashing.ticket(client, key, known=device_id is not None)
         svc.hash_queue.check(ticket)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
+    keys = throttling.password_keys(svc, key, client, device_id)
     refused = await throttling.claim_password_attempt(svc, keys, now)
     if refused is not None:
         await audit.record(
@@ -48,7 +51,7 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     try:
         ok, needs_rehash = await hashing.verify(svc, ticket, user.password_hash if usable and user else None, password)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     if not ok or user is None:
         # The name typed is recorded only when it is an account's: a mistyped password must not land in a log.
         account = "unknown" if user is None else ("disabled" if user.disabled_at else "known")
@@ -172,12 +175,12 @@ async def _attempt(
     user = await _account_of(svc, pending)
     if isinstance(user, Outcome):
         return user
+    ticket = hashing.ticket(client, username_key(user.username))
     try:  # busy before the attempt is counted
-        svc.hash_queue.check(hashing.ticket(client, username_key(user.username)))
+        svc.hash_queue.check(ticket)
     except hashing.Busy as busy:
-        return Outcome(
-            Status.BUSY, wait=busy.retry_after, attempts_left=svc.settings.pending_signin_attempts - pending.attempts
-        )
+        unused = svc.settings.pending_signin_attempts - pending.attempts
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy), attempts_left=unused)
     left = await _claim_code_attempt(svc, pending, client, factor)
     if isinstance(left, Outcome):
         return left
@@ -231,10 +234,11 @@ async def complete_with_backup_code(
         return attempt
     user, left, code = attempt
     seen_hash = user.backup_code_hash
+    ticket = hashing.ticket(client, username_key(user.username))
     try:
-        ok, _ = await hashing.verify(svc, hashing.ticket(client, username_key(user.username)), seen_hash, code)
+        ok, _ = await hashing.verify(svc, ticket, seen_hash, code)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after, attempts_left=left)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy), attempts_left=left)
     token, session = _new_session(svc, user, client, "card.backup_used")
     if (
         not ok

@@ -170,12 +170,11 @@ async def confirm_enrollment(
     step = totp.matched_step(view.secret, code, now)
     if step is None:
         return Outcome(Status.INVALID)
+    ticket = hashing.ticket(client, username_key(user.username))
     try:
-        backup_hash = await hashing.hash_secret(
-            svc, hashing.ticket(client, username_key(user.username)), backup_codes.normalize(view.backup_code) or ""
-        )
+        backup_hash = await hashing.hash_secret(svc, ticket, backup_codes.normalize(view.backup_code) or "")
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     enrollment = await store.get_enrollment(svc.db, enrollment_id, user.id, session.id, now)
     if enrollment is None:
         return Outcome(Status.EXPIRED)
@@ -242,7 +241,7 @@ async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, cli
     try:
         svc.hash_queue.check(ticket)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     outcome = await verify_current_code(svc, user, raw_code, client, consume=True, failure_event="2fa.action_failed")
     if outcome.status is not Status.OK:
         return outcome
@@ -250,7 +249,7 @@ async def rotate_backup_code(svc: Services, user: store.User, raw_code: str, cli
     try:
         new_hash = await hashing.hash_secret(svc, ticket, code)
     except hashing.Busy as busy:
-        return Outcome(Status.BUSY, wait=busy.retry_after)
+        return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     if not await store.replace_backup_code(svc.db, user.id, user.backup_code_hash, new_hash):
         return Outcome(Status.NOT_ON)
     await _event(svc, user, "2fa.new_backup", client)

@@ -23,6 +23,8 @@ REFUSALS: dict[Status, tuple[str, int]] = {
     Status.MISCONFIGURED: ("misconfigured", 503),
     Status.REQUIRED: ("required", 403),
     Status.BUSY: ("busy", 503),
+    Status.OUTSIDE_GROUP: ("outside_group", 403),
+    Status.SETUP_OVERDUE: ("setup_overdue", 401),
 }
 """How a refused attempt reads: the last part of its message key (``code.invalid``,
 ``backup.format``, ``signin.throttled``, ...) and its HTTP status."""

@@ -1,10 +1,15 @@
-"""``GET /auth/verify``: a reverse proxy asks, for every request to a protected app, whether to let it through."""
+"""``GET /auth/verify``: a reverse proxy asks, for every request to a protected app, whether to let it through;
+``GET /auth/forbidden``: the page a browser outside the app's groups is sent to."""
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.flows import forward_auth as flow
+from server.flows.outcomes import Status
+from server.handlers.common import refusal
+from server.messages import message
 from server.targets import protected_app
-from server.web import href
+from server.web import cookie_name, href, render_dialog, services
 
 NEVER_STORE = {"Cache-Control": "no-store"}
 
@@ -20,12 +25,33 @@ def _original_url(request: Request) -> str:
     return f"{proto}://{host}{uri}" if proto and host and uri else ""
 
 
+def _refused(status: int, location: str) -> Response:
+    """A refusal the proxy turns into a redirect to ``location`` (a page of this app)."""
+    return Response(status_code=status, headers={**NEVER_STORE, "Location": location})
+
+
 async def verify(request: Request) -> Response:
-    """200 with ``Remote-User`` for a live, fully signed-in session; 401 with the sign-in path
-    (``rd=`` the original URL, when it is a protected app's) in ``Location`` otherwise."""
-    user = request.state.user
-    if user is None:
+    """200 with ``Remote-User`` and ``Remote-Groups`` for a live, fully signed-in session that the
+    2FA policy lets through and that is in one of ``?groups=`` (when given). Otherwise the refusal
+    names the page to send the browser to: 401 the sign-in (``rd=`` the original URL, when it is a
+    protected app's) or, 2FA overdue, the setup page (Enable); 403 the group page."""
+    token = request.cookies.get(cookie_name(request, "session"), "")
+    wanted = request.query_params.get("groups", "")[:512]
+    outcome = await flow.decide(services(request), token, flow.wanted_groups(wanted)) if token else None
+    if outcome is None or outcome.user is None:
         original = _original_url(request)
-        query = {"rd": original} if protected_app(request, original) else None
-        return Response(status_code=401, headers={**NEVER_STORE, "Location": href(request, "signin", query)})
-    return Response(headers={**NEVER_STORE, "Remote-User": user.username})
+        return _refused(401, href(request, "signin", {"rd": original} if protected_app(request, original) else None))
+    if outcome.status is Status.OK:
+        headers = {**NEVER_STORE, "Remote-User": outcome.user.username, "Remote-Groups": ",".join(outcome.groups)}
+        return Response(headers=headers)
+    _, status = refusal(outcome.status, "forward")
+    target = href(request, "two_factor_setup") if status == 401 else href(request, "auth_forbidden", {"groups": wanted})
+    return _refused(status, target)
+
+
+async def forbidden(request: Request) -> Response:
+    """403: signed in, but not in the groups the protected app asks for (they are named, the user's own are not)."""
+    groups = ", ".join(sorted(flow.wanted_groups(request.query_params.get("groups", "")[:512]))) or "another group"
+    key, status = refusal(Status.OUTSIDE_GROUP, "forward")
+    text = message(key, user=request.state.user.username, groups=groups)
+    return render_dialog(request, "partials/error.html", {"status": status, "error": text}, status, page="error.html")

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.e2e.helpers import enable, enter_sign_in_code, open_profile, sign_in, sign_out
 from tests.nginx.harness import DOMAIN, Stack, stack
+from tests.servers import run_cli
 
 pytestmark = pytest.mark.browser
 __all__ = ["stack"]
@@ -71,3 +72,28 @@ def test_the_demo_app_signs_in_through_mirox_with_the_code_and_signs_out(tab: Pa
     tab.goto(dashboard)
     expect(tab).to_have_url(SIGN_IN)
     expect(tab.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+
+
+def test_an_account_outside_the_apps_group_gets_a_clear_403_page(tab: Page, stack: Stack, js: bool) -> None:
+    """Signed in, but not in ``operators``: the demo app leads to Mirox's page saying so (status 403)."""
+    name = f"outsider{'js' if js else 'nojs'}"
+    stack.add_user(name, group=None)
+    tab.goto(stack.app_url + "/")
+    sign_in(tab, name)
+    expect(tab).to_have_url(f"{stack.mirox_url}/auth/forbidden?groups=operators")
+    expect(tab.get_by_role("alert")).to_have_text(
+        f"You are signed in as {name}, but this app is only for members of operators. "
+        "Ask your administrator to add you, or sign out and sign in as someone who is a member."
+    )
+
+
+def test_an_account_overdue_for_two_factor_is_led_to_the_enable_dialog(tab: Page, stack: Stack, js: bool) -> None:
+    """2FA required by the policy, grace period over, not set up: the demo app leads to the Enable dialog's first step."""
+    name = f"late{'js' if js else 'nojs'}"
+    stack.add_user(name)
+    run_cli("group", "add", f"late-{name}", name, env=stack.mirox_env)
+    run_cli("policy", "require-2fa", "--groups", f"late-{name}", "--grace-days", "0", env=stack.mirox_env)
+    tab.goto(stack.app_url + "/")
+    sign_in(tab, name)
+    expect(tab).to_have_url(f"{stack.mirox_url}/profile/2fa/required")
+    expect(tab.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()

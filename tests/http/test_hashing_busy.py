@@ -9,6 +9,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from server.app import create_app
+from server.auth.admission import Pacer
 from server.services import Services
 from server.settings import Settings
 from tests.peek import throttle_failures
@@ -39,7 +40,21 @@ async def small_queue(settings: Settings, clock: FakeClock) -> AsyncIterator[Lif
     """Two hashing threads, a general lane of three, one place per address and account."""
     small = dataclasses.replace(settings, hash_threads=2, hash_queue=LANE, hash_share=1)
     async with LifespanManager(create_app(small, clock=clock, announce=lambda text: None)) as manager:
+        app_services(manager).hash_queue.pacer = Pacer(clock=clock, sleep=pauses.record)
         yield manager
+
+
+class Pauses:
+    """The pacer's sleep in these tests: what a busy answer would have waited, without waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def record(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+pauses = Pauses()
 
 
 @pytest.fixture
@@ -157,3 +172,19 @@ async def test_a_known_browser_is_served_while_the_general_lane_is_full(small_qu
                 await asyncio.sleep(0.005)
         assert not attempt.done() and svc.hash_queue.in_flight == LANE + 1
     assert (await attempt).status_code == 303
+
+
+async def test_a_client_ignoring_retry_after_gets_its_busy_answers_no_faster(small_queue, owner, clock):
+    """The first busy answer comes at once; the same address back before its Retry-After waits out the rest."""
+    svc = app_services(small_queue)
+    pauses.waits.clear()
+    async with hashing_held(svc.hash_queue, LANE):
+        first = await try_password(owner)
+        assert pauses.waits == []
+        again = await try_password(owner)
+        assert pauses.waits == [pytest.approx(retry_after(first))]
+        clock.advance(retry_after(again) + 1)
+        async with browser(small_queue, ip="192.0.2.77") as elsewhere:
+            assert (await try_password(elsewhere)).status_code == 503
+        assert (await try_password(owner)).status_code == 503
+    assert len(pauses.waits) == 1

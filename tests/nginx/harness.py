@@ -30,6 +30,8 @@ DOMAIN = "plant.example"
 MIROX_HOST = f"security.{DOMAIN}"
 APP_HOST = f"grafana.{DOMAIN}"
 PORTAL_HOST = f"portal.{DOMAIN}"
+APP_GROUP = "operators"
+"""The group the README's forward-auth block asks for (``/auth/verify?groups=operators``)."""
 
 
 def available() -> bool:
@@ -195,8 +197,11 @@ class Stack:
         transport = Loopback(verify=context, local_address=address)
         return httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=30, headers=headers or None)
 
-    def add_user(self, name: str) -> None:
+    def add_user(self, name: str, group: str | None = APP_GROUP) -> None:
+        """A new account, in the group the README's forward-auth block lets in unless ``group`` is None."""
         run_cli("user", "add", name, env=self.mirox_env, stdin="correct horse battery\n")
+        if group:
+            run_cli("group", "add", group, name, env=self.mirox_env)
 
 
 def _tls_changes(port: int, http_port: int, certificate: Path, key: Path) -> list[tuple[str, str]]:

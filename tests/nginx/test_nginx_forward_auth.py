@@ -95,3 +95,20 @@ async def test_the_app_host_has_no_way_around_forward_auth(stack):
         for path in ("/", "/static/x.js", "/a/%2e%2e/b", "/index.html?Remote-User=x"):
             assert (await b.get(stack.app_url + path)).status_code == 302, path
         assert (await b.get(stack.app_url + "/mirox-verify")).status_code == 404
+
+
+async def test_the_app_receives_the_groups_and_refuses_non_members_with_a_clear_page(stack):
+    """Members get ``Remote-Groups``; a signed-in account outside ``operators`` is sent to Mirox's 403 page."""
+    stack.add_user("uma")
+    stack.add_user("vic", group=None)
+    async with stack.browser() as member:
+        assert (await _password(member, await _to_signin(member, stack, "/"), "uma")).status_code == 303
+        assert "remote-groups: <span>operators</span>" in (await member.get(stack.app_url + "/")).text
+    async with stack.browser() as outsider:
+        assert (await _password(outsider, await _to_signin(outsider, stack, "/"), "vic")).status_code == 303
+        refused = await outsider.get(stack.app_url + "/")
+        assert refused.status_code == 302
+        assert refused.headers["location"] == f"{stack.mirox_url}/auth/forbidden?groups=operators"
+        page = await outsider.get(refused.headers["location"])
+        assert page.status_code == 403
+        assert "You are signed in as vic, but this app is only for members of operators." in page.text

@@ -17,13 +17,15 @@ async def _signed_in(b, s, name: str) -> None:
 
 
 async def test_a_forged_remote_user_never_reaches_the_app(stack):
-    """A signed-in client sending ``Remote-User: admin`` (any spelling): the app receives only its real name."""
+    """A signed-in client sending ``Remote-User: admin`` or ``Remote-Groups: admins`` (any spelling): the app
+    receives only its real name and groups."""
     stack.add_user("rita")
     async with stack.browser() as b:
         await _signed_in(b, stack, "rita")
-        for forged in ({"Remote-User": "admin"}, {"remote-user": "admin"}, {"REMOTE-USER": "admin"}):
+        for forged in ({"Remote-User": "admin"}, {"remote-user": "admin"}, {"REMOTE-USER": "admin"}, FORGED_USER):
             page = await b.get(stack.app_url + "/", headers=forged)
             assert 'id="greeting">Hello, rita<' in page.text
+            assert "remote-groups: <span>operators</span>" in page.text
             assert "admin" not in page.text
         underscore = await b.get(stack.app_url + "/", headers={"Remote_User": "admin"})
         assert "admin" not in underscore.text

@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 
-from server.auth.admission import Busy, HashQueue, Ticket
+from server.auth.admission import Busy, HashQueue, Pacer, Ticket
 
 
 def queue(**overrides: float) -> HashQueue:
@@ -214,3 +214,51 @@ async def test_a_waiter_leaves_with_busy_after_the_max_wait():
     async with asyncio.timeout(1):
         async with q.admitted(Ticket.of("10.0.0.2", "y")):
             pass
+
+
+class Sleeps:
+    """An injected sleep that only moves a fake clock, recording each wait."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+async def test_the_first_busy_answer_comes_at_once_and_a_repeat_only_after_its_retry_after():
+    """An address that comes back before its Retry-After waits out the rest; on time, or another address, at once."""
+    t = Sleeps()
+    pacer = Pacer(most=5.0, clock=t.clock, sleep=t.sleep)
+    await pacer.pace("10.0.0.1", 3)
+    assert t.waits == []
+    t.now += 1.0
+    await pacer.pace("10.0.0.1", 3)  # 1 s later: 2 s early
+    assert t.waits == [2.0]
+    await pacer.pace("10.0.0.2", 3)
+    t.now += 3.0
+    await pacer.pace("10.0.0.1", 3)  # on time
+    assert t.waits == [2.0]
+
+
+async def test_a_paced_answer_waits_at_most_the_cap():
+    """However long the last Retry-After, a busy answer is never held longer than ``most`` seconds."""
+    t = Sleeps()
+    pacer = Pacer(most=1.5, clock=t.clock, sleep=t.sleep)
+    await pacer.pace("10.0.0.1", 30)
+    await pacer.pace("10.0.0.1", 30)
+    assert t.waits == [1.5]
+
+
+async def test_the_pacer_remembers_a_bounded_number_of_addresses():
+    """A flood from ever new addresses cannot grow the pacer's memory past its bound."""
+    t = Sleeps()
+    pacer = Pacer(remember=100, clock=t.clock, sleep=t.sleep)
+    for n in range(1000):
+        await pacer.pace(f"10.0.{n // 250}.{n % 250}", 60)
+    assert len(pacer._told) <= 100
