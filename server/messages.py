@@ -42,13 +42,49 @@ MESSAGES: dict[str, str] = {
     "code.throttled": "Too many wrong codes. Wait {wait}, then try again.",
     "backup.format": "Enter your 8-character backup code, for example ABCD-EFGH.",
     "backup.invalid": "That backup code is not valid. Check it and try again.",
+    "backup.confirm_close": (
+        "Close without confirming that you stored the new backup code? It is shown only once, "
+        "and your previous code no longer works."
+    ),
+    "backup.gone": (
+        "This backup code can no longer be shown here. If you did not store it, "
+        "issue a new one with New Backup Codes on your Profile page."
+    ),
+    "backup.card_use": (
+        "Use it at {issuer} sign-in with Use Backup Code if you lose your authenticator app. It works once; "
+        "signing in with it turns two-factor authentication off, so you can set it up again."
+    ),
+    "backup.card_help": (
+        "Lost both your phone and this code? Ask {contact}: they can turn two-factor "
+        "authentication off for your account."
+    ),
     "signin.lost_both": (
         "Lost both your phone and your backup code? Ask {contact} to turn two-factor authentication off "
         "for your account (with the command run.py user reset-2fa). Then sign in with your password alone "
         "and set it up again."
     ),
     # enrollment
-    "enroll.expired": "This setup has expired or was replaced by a newer one. Click Enable to start again.",
+    "enroll.expired": (
+        "This setup has expired or was replaced by a newer one. Click Start again for a new QR code, "
+        "and delete the earlier {issuer} entry in your authenticator app: it will not work."
+    ),
+    "enroll.confirm_close": (
+        "Close the setup? Two-factor authentication is not on yet. Click Enable again within a few minutes "
+        "to continue this setup with the same QR code."
+    ),
+    "enroll.confirm_stored": 'Store the backup code first, then tick "I have stored this code".',
+    "enroll.asks_password": "Start again asks for your password first: your last password confirmation has expired.",
+    "enroll.continued": (
+        "Continue setup: this is the setup you started before, with the same QR code and secret. "
+        "If your app already has the {issuer} entry, click Next."
+    ),
+    "enroll.replaced": (
+        "This is a new QR code. If you added an {issuer} entry to your authenticator app earlier, "
+        "delete it: it will not work."
+    ),
+    "enroll.delete_earlier": (
+        "Use the newest {issuer} entry in your app. If your app shows more than one, delete the earlier ones."
+    ),
     "enroll.already_on": "Two-factor authentication is already on.",
     "enroll.phone_link": "Add to authenticator on this phone",
     "enroll.phone_hint": (
@@ -164,7 +200,7 @@ MESSAGES: dict[str, str] = {
         "What to do next: change your password now, and ask your administrator to check your account."
     ),
     # errors
-    "error.csrf": "This form has expired or came from another site. Reload the page and try again.",
+    "error.csrf": "This form is no longer valid, for example because the page was open for a long time. Reload the page and try again.",
     "error.bad_request": "The request could not be read. Reload the page and try again.",
     "error.not_found": "There is no page at this address.",
     "error.method": "This address does not accept that kind of request.",

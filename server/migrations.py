@@ -150,7 +150,12 @@ async def _v6_devices(db: Database, dialect: Dialect) -> None:
     await _create(db, tables.devices)
 
 
-async def _v7_security_keys(db: Database, dialect: Dialect) -> None:
+async def _v7_submissions(db: Database, dialect: Dialect) -> None:
+    """One-time form submissions, so a repeated submit gets the first one's result."""
+    await _create(db, tables.submissions)
+
+
+async def _v8_security_keys(db: Database, dialect: Dialect) -> None:
     """WebAuthn security keys and their challenges; users get when their keys made 2FA on."""
     column = tables.users.c.keys_enabled_at
     await db.execute(text(f"ALTER TABLE users ADD COLUMN keys_enabled_at {column.type.compile(dialect=dialect)}"))
@@ -165,7 +170,8 @@ STEPS: tuple[Step, ...] = (
     _v4_audit_trail,
     _v5_groups_and_policy,
     _v6_devices,
-    _v7_security_keys,
+    _v7_submissions,
+    _v8_security_keys,
 )
 LATEST = len(STEPS)
 

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from server import metrics_http
 from server.flows import readiness
 from server.handlers import (
+    backup_card,
     forward_auth,
     notices,
     password,
@@ -99,9 +100,30 @@ def routes() -> list[BaseRoute]:
         route("/signout", signin.signout, "signout", SETUP, POST),
         *form("/setup", signin.setup_page, signin.setup_submit, "setup", PUBLIC),
         route("/profile", profile.profile, "profile", USER),
+        route("/profile/reauth", reauth.reauth_page, "reauth_page", SETUP),
         route("/profile/reauth", reauth.reauth_submit, "reauth", SETUP, POST),
         route("/profile/2fa/enable", two_factor.enable, "enable_2fa", ENABLE, POST),
         route("/profile/2fa/setup/{enrollment}/{step}", two_factor.enroll_step, "enroll_step", SETUP),
+        # A backup code just shown, kept: only for the session that was shown it, while it lives.
+        route(
+            "/profile/2fa/setup/{enrollment}/backup/download",
+            backup_card.enroll_backup_download,
+            "enroll_backup_download",
+            SETUP,
+        ),
+        route(
+            "/profile/2fa/setup/{enrollment}/backup/print",
+            backup_card.enroll_backup_print,
+            "enroll_backup_print",
+            SETUP,
+        ),
+        route(
+            "/profile/2fa/backup-code/{submission}/download",
+            backup_card.new_backup_download,
+            "new_backup_download",
+            USER,
+        ),
+        route("/profile/2fa/backup-code/{submission}/print", backup_card.new_backup_print, "new_backup_print", USER),
         route("/profile/2fa/setup/{enrollment}", two_factor.enroll_verify, "enroll_verify", SETUP, POST),
         route("/profile/2fa/required", policy.setup, "two_factor_setup", SETUP),
         route("/help/two-factor", policy.help_page, "help_two_factor", PUBLIC),

@@ -41,7 +41,7 @@ class Settings:
     idle_timeout: float = 30 * 60
     absolute_lifetime: float = 12 * 60 * 60
     reauth_window: float = 10 * 60
-    enrollment_ttl: float = 15 * 60
+    enrollment_ttl: float = 10 * 60  # no longer than reauth_window: Start again would ask for the password
     pending_signin_ttl: float = 5 * 60
     pending_signin_attempts: int = 5
     setup_token_ttl: float = 24 * 60 * 60
@@ -150,6 +150,11 @@ class Settings:
         for name in not_negative:
             if getattr(self, name) < 0:
                 raise SettingsError(f"MIROX_{name.upper()} must not be negative")
+        if self.reauth_window > 0 and self.enrollment_ttl > self.reauth_window:
+            raise SettingsError(
+                "MIROX_ENROLLMENT_TTL must not be longer than MIROX_REAUTH_WINDOW: an Enable dialog "
+                "would outlive the password confirmation, and Start again would ask for the password"
+            )
         try:
             parse_sink(self.audit_sink)
         except SinkError as exc:

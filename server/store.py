@@ -21,6 +21,7 @@ from server.tables import (
     security_keys,
     sessions,
     setup_tokens,
+    submissions,
     throttle,
     users,
 )
@@ -327,6 +328,7 @@ async def purge_expired(db: Database, now: float, idle_timeout: float) -> None:
     await db.execute(delete(pending_signins).where(pending_signins.c.expires_at <= now))
     await db.execute(delete(enrollments).where(enrollments.c.expires_at <= now))
     await db.execute(delete(setup_tokens).where(setup_tokens.c.expires_at <= now))
+    await db.execute(delete(submissions).where(submissions.c.expires_at <= now))
 
 
 # ---- throttling ---------------------------------------------------------------------
@@ -585,12 +587,14 @@ class Enrollment:
     expires_at: float
 
 
-async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> None:
-    """Replace any earlier pending enrollment of the user with this one.
+async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> tuple[Enrollment, bool]:
+    """The user's pending enrollment after Enable: the session's own unexpired one, kept (continue
+    setup), or else ``enrollment``, replacing any earlier one of the user; and whether it replaced one.
 
-    One upsert on the one-per-user key, so simultaneous clicks on Enable (double-click,
-    two tabs) replace each other instead of failing on the unique constraint.
+    One upsert on the one-per-user key, so simultaneous clicks on Enable (double-click, two tabs)
+    agree on one enrollment instead of replacing each other or failing on the unique constraint.
     """
+    earlier = await db.fetch_one(select(enrollments.c.id).where(enrollments.c.user_id == enrollment.user_id))
     values = {
         "id": enrollment.id,
         "session_id": enrollment.session_id,
@@ -599,11 +603,21 @@ async def start_enrollment(db: Database, enrollment: Enrollment, now: float) -> 
         "created_at": now,
         "expires_at": enrollment.expires_at,
     }
-    await db.execute(
+    row = await db.fetch_one(
         insert(db, enrollments)
         .values(user_id=enrollment.user_id, **values)
-        .on_conflict_do_update(index_elements=[enrollments.c.user_id], set_=values)
+        .on_conflict_do_update(
+            index_elements=[enrollments.c.user_id],
+            set_=values,
+            where=or_(enrollments.c.session_id != enrollment.session_id, enrollments.c.expires_at <= now),
+        )
+        .returning(enrollments.c.id)
     )
+    if row is None:  # this session's setup goes on
+        current = await db.fetch_one(select(enrollments).where(enrollments.c.user_id == enrollment.user_id))
+        if current is not None:
+            return record(Enrollment, current), False
+    return enrollment, earlier is not None
 
 
 async def get_enrollment(

@@ -188,6 +188,20 @@ policy_states = Table(
     _seconds("met_at", nullable=True),
 )
 
+submissions = Table(
+    "submissions",
+    metadata,
+    # A form's one-time submission id, per session and action (schema version 7): the first request
+    # with it claims the row and stores its result; a repeat (double click, resubmit) gets that result.
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("action", String(16), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("result", Text),  # None while the first request runs; a secret in it is sealed
+    _seconds("expires_at"),
+    Index("ix_submissions_expires_at", "expires_at"),
+)
+"""Results of one-time form submissions, kept for minutes so a repeat gets the same answer."""
+
 LOOKUP_INDEXES = (
     # The activity list: newest events of one user, without sorting all of them.
     Index("ix_security_events_user_at", security_events.c.user_id, security_events.c.at, security_events.c.id),

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from server import static
 from server.auth.policy import NOT_REQUIRED
-from server.auth.tokens import csrf_ok, csrf_token, new_token
+from server.auth.tokens import csrf_ok, csrf_token, new_public_id, new_token
 from server.flows import account, policy
 from server.messages import message
 from server.services import Client, Services
@@ -178,6 +178,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "href": lambda name, query=None, **p: href(request, name, query, **p),
         "static": lambda path: static_href(request, path),
         "issuer": services(request).settings.issuer,
+        "new_submission": new_public_id,
         "help_contact": services(request).settings.help_contact,
     }
 
@@ -282,6 +283,13 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             binding = fresh_binding = new_token()
         request.state.csrf = csrf_token(svc.csrf_key, binding)
 
+        if access is Access.PENDING:
+            # Before the CSRF check: the token of an expired sign-in's form is bound to a cookie the
+            # browser has dropped, and the answer (back to the password step) changes nothing.
+            request.state.pending = await pending_signin_of(request)
+            if request.state.pending is None:
+                return await _signin_gone(request)
+
         if request.method not in SAFE_METHODS:
             form = await read_form(request)
             presented = request.headers.get("x-csrf-token") or field(form, "csrf_token")
@@ -303,15 +311,13 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
             request.state.standing = await policy.standing(svc, request.state.user)
             if request.state.standing.confined and not rule.while_overdue:
                 return redirect(request, href(request, "two_factor_setup"))
-        if access is Access.PENDING:
-            request.state.pending = await pending_signin_of(request)
-            if request.state.pending is None:
-                target = href(request, "home") if request.state.user else href(request, "signin", {"m": "expired"})
-                return redirect(request, target)
         if rule.precondition is not None and (refusal := await rule.precondition(request)) is not None:
             return refusal
         if rule.fresh and account.needs_reauth(svc, request.state.session):
-            return reauth_prompt(request, name)
+            if request.method in SAFE_METHODS or is_htmx(request):
+                return reauth_prompt(request, name)
+            # A plain form: the prompt is a page of its own, so Back and reload do not post again.
+            return redirect(request, href(request, "reauth_page", {"then": name}))
 
         response = await endpoint(request)
         if fresh_binding is not None:
@@ -321,6 +327,19 @@ def guarded(endpoint: Endpoint, rule: Rule, name: str) -> Endpoint:
     guard.__name__ = endpoint.__name__
     guard.__doc__ = endpoint.__doc__
     return guard
+
+
+async def _signin_gone(request: Request) -> Response:
+    """A page or form of a pending sign-in that no longer exists: home when signed in, else the
+    sign-in page saying it took too long, with the username the form carried filled in."""
+    if request.state.user is not None:
+        return redirect(request, href(request, "home"))
+    query = {"m": "expired"}
+    if request.method not in SAFE_METHODS and (username := field(await read_form(request), "username", 64)):
+        query["username"] = username
+    response = redirect(request, href(request, "signin", query))
+    clear_cookie(response, request, "pending")
+    return response
 
 
 async def pending_signin_of(request: Request) -> PendingSignin | None:

@@ -32,7 +32,18 @@
     opener = null;
   }
 
+  // A dialog that holds something not yet kept (a setup under way, a backup code shown once)
+  // asks before it closes, unless the person has ticked the box that says it is kept.
+  function mayClose(dialog) {
+    var gate = dialog.querySelector("[data-confirm-close]");
+    if (!gate) return true;
+    var unless = gate.getAttribute("data-unless");
+    if (unless && dialog.querySelector(unless + ":checked")) return true;
+    return window.confirm(gate.getAttribute("data-confirm-close"));
+  }
+
   function closeDialog(dialog) {
+    if (!mayClose(dialog)) return;
     if (dialog.open) dialog.close();
     dialog.remove();
     focusAfterDialog();
@@ -89,12 +100,65 @@
     }
   });
 
-  function revealCopyButtons(root) {
-    if (!navigator.clipboard || !root.querySelectorAll) return;
-    root.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+  // Copy and Print need JavaScript; Copy also works without the clipboard API (plain-http hosts).
+  function revealScriptButtons(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("[data-copy][hidden], [data-print][hidden]").forEach(function (button) {
       button.hidden = false;
     });
   }
+
+  function copyBySelection(button) {
+    var source = document.getElementById(button.getAttribute("data-copy-from") || "");
+    var field = document.createElement("textarea");
+    field.value = button.getAttribute("data-copy");
+    field.setAttribute("readonly", "");
+    field.className = "visually-hidden";
+    (button.closest("dialog") || document.body).appendChild(field);
+    field.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+    field.remove();
+    if (!copied && source) window.getSelection().selectAllChildren(source);
+    return copied;
+  }
+
+  function copied(button) {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    announce("Copied to the clipboard.");
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+
+  function copy(button) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () { copied(button); }, function () {
+        if (copyBySelection(button)) copied(button);
+        else announce("Copying failed. The code is selected: press Ctrl+C to copy it.");
+      });
+    } else if (copyBySelection(button)) {
+      copied(button);
+    } else {
+      announce("The code is selected: press Ctrl+C to copy it.");
+    }
+  }
+
+  // While a request runs, its form's submit button says so (aria-busy, a spinner in app.css);
+  // hx-disable on the form disables it and hx-sync="this:drop" drops a second click.
+  function busyButtons(event) {
+    var ctx = event.detail && event.detail.ctx;
+    var source = (ctx && ctx.sourceElement) || event.target;
+    var form = source && source.closest ? source.closest("form") : null;
+    return form ? Array.prototype.slice.call(form.querySelectorAll('button[type="submit"]')) : [];
+  }
+
+  document.addEventListener("htmx:before:request", function (event) {
+    busyButtons(event).forEach(function (button) { button.setAttribute("aria-busy", "true"); });
+  });
+
+  document.addEventListener("htmx:finally:request", function (event) {
+    busyButtons(event).forEach(function (button) { button.removeAttribute("aria-busy"); });
+  });
 
   // A polite live region, present before anything is said in it. While a modal dialog is
   // open the rest of the page is inert (and so silent): the dialog gets a region of its own.
@@ -118,21 +182,21 @@
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) {
+      var form = closer.type === "submit" ? closer.form : null;
+      if (form) {
+        event.preventDefault();  // Done: the form is the no-JavaScript way back to the Profile page
+        if (!form.reportValidity()) return;
+      }
       var dialog = closer.closest("dialog");
       if (dialog) closeDialog(dialog);
       return;
     }
-    var copy = event.target.closest("[data-copy]");
-    if (copy) {
-      var label = copy.textContent;
-      navigator.clipboard.writeText(copy.getAttribute("data-copy")).then(function () {
-        copy.textContent = "Copied";
-        announce("Copied to the clipboard.");
-        window.setTimeout(function () { copy.textContent = label; }, 2000);
-      }, function () {
-        announce("Copying failed. Select the text and copy it by hand.");
-      });
+    var copyButton = event.target.closest("[data-copy]");
+    if (copyButton) {
+      copy(copyButton);
+      return;
     }
+    if (event.target.closest("[data-print]")) window.print();
   });
 
   // After htmx removes the open dialog (an action finished), put focus somewhere sensible.
@@ -150,7 +214,7 @@
 
   function init(root) {
     showDialogs(root);
-    revealCopyButtons(root);
+    revealScriptButtons(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -14,7 +14,14 @@ from server.app import create_app
 from server.auth.crypto import new_key_text
 from server.services import Services, open_services
 from server.settings import Settings
-from tests.utils import Enrolled, FakeClock, browser, user_with_two_factor, user_with_two_factor_signed_out
+from tests.utils import (
+    Enrolled,
+    FakeClock,
+    browser,
+    signed_in_without_two_factor,
+    user_with_two_factor,
+    user_with_two_factor_signed_out,
+)
 
 PG_URL_VARIABLE = "MIROX_TEST_DATABASE_URL"
 FIGURES = pytest.StashKey[list[str]]()
@@ -136,6 +143,12 @@ async def signed_out_with_2fa(client: httpx.AsyncClient, svc: Services, clock: F
 async def signed_in_with_2fa(client: httpx.AsyncClient, svc: Services, clock: FakeClock) -> Enrolled:
     """alice has 2FA on and has just signed in with a code on ``client`` (the clock is on a fresh step)."""
     return await user_with_two_factor(client, svc, clock)
+
+
+@pytest.fixture
+async def signed_in_without_2fa(client: httpx.AsyncClient, svc: Services) -> None:
+    """alice has 2FA off and has just signed in on ``client`` (so Enable needs no password prompt)."""
+    await signed_in_without_two_factor(client, svc)
 
 
 @pytest.fixture

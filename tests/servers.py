@@ -254,6 +254,14 @@ async def submit(client: httpx.AsyncClient, page: str, action: str, data: Mappin
     return await client.post(action, data={"csrf_token": await page_token(client, page), **data})
 
 
+async def click_enable(client: httpx.AsyncClient, base: str) -> httpx.Response:
+    """Enable without JavaScript: the POST, then step 1's page it redirects to."""
+    response = await submit(client, base + "/profile", base + "/profile/2fa/enable", {})
+    if response.status_code == 303:
+        return await client.get(base + response.headers["location"])
+    return response
+
+
 async def sign_in(client: httpx.AsyncClient, base: str, username: str, password: str = PASSWORD) -> httpx.Response:
     return await submit(client, base + "/signin", base + "/signin", {"username": username, "password": password})
 
@@ -288,7 +296,7 @@ async def enable_two_factor(client: httpx.AsyncClient, base: str) -> Enrolled:
     The code is for the current step, taken just before it is sent: the server also
     accepts the previous step, so crossing a step boundary in between is harmless.
     """
-    step1 = await submit(client, base + "/profile", base + "/profile/2fa/enable", {})
+    step1 = await click_enable(client, base)
     assert step1.status_code == 200, step1.text
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     backup_step = _next_url(step1.text, "backup")

@@ -165,3 +165,11 @@ def test_nothing_is_read_at_import():
     )
     assert result.returncode == 0, result.stderr
     assert "refused: MIROX_PORT" in result.stdout
+
+
+def test_a_setup_does_not_outlive_the_password_window():
+    """Issue 14: an Enable dialog lives no longer than the password window, so it cannot outlast it by more."""
+    settings = Settings.from_env({})
+    assert settings.enrollment_ttl <= settings.reauth_window
+    with pytest.raises(SettingsError, match="MIROX_ENROLLMENT_TTL"):
+        Settings.from_env({"MIROX_ENROLLMENT_TTL": "900", "MIROX_REAUTH_WINDOW": "600"})

@@ -95,9 +95,17 @@ async def signed_in_without_two_factor(client: httpx.AsyncClient, svc: Services)
     assert response.status_code == 303, response.text
 
 
+async def click_enable(client: httpx.AsyncClient) -> httpx.Response:
+    """Click Enable without JavaScript: the POST redirects to step 1's page, which the browser opens."""
+    response = await post(client, "/profile/2fa/enable")
+    if response.status_code == 303 and "/profile/2fa/setup/" in response.headers["location"]:
+        return await client.get(response.headers["location"])
+    return response
+
+
 async def open_enable_dialog(client: httpx.AsyncClient) -> tuple[str, str, httpx.Response]:
     """Click Enable: the secret, the base path of the enrollment, and the step-1 response."""
-    step1 = await post(client, "/profile/2fa/enable")
+    step1 = await click_enable(client)
     assert step1.status_code == 200, step1.text
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     return secret, enrollment_path(step1.text), step1
@@ -105,10 +113,7 @@ async def open_enable_dialog(client: httpx.AsyncClient) -> tuple[str, str, httpx
 
 async def enable_two_factor(client: httpx.AsyncClient, clock: FakeClock) -> Enrolled:
     """Go through the three steps of the Enable dialog with a signed-in client."""
-    step1 = await post(client, "/profile/2fa/enable")
-    assert step1.status_code == 200, step1.text
-    secret = text_of(step1.text, "manual-secret").replace(" ", "")
-    base = enrollment_path(step1.text)
+    secret, base, _ = await open_enable_dialog(client)
     step2 = await client.get(base + "/backup")
     backup_code = text_of(step2.text, "backup-code")
     await client.get(base + "/verify")

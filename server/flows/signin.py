@@ -147,6 +147,12 @@ async def claim_second_factor_attempt(
     return s.pending_signin_attempts - attempt
 
 
+async def pending_username(svc: Services, pending: store.PendingSignin) -> str:
+    """The username a pending sign-in is for (its forms carry it, for the page after it expires)."""
+    user = await store.get_user(svc.db, pending.user_id)
+    return user.username if user is not None else ""
+
+
 async def pending_account(svc: Services, pending: store.PendingSignin) -> store.User | Outcome:
     """The account a pending sign-in may still finish for; else it ends here.
 

@@ -1,5 +1,6 @@
 """One function per two-factor action of the Security card and the Enable dialog."""
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ class EnrollmentView:
     uri: str
     qr: Markup
     backup_code: str
+    continued: bool = False
+    """Enable reopened this session's pending setup: the same secret as before."""
+    replaced: bool = False
+    """A new secret replaced an earlier setup: any Mirox entry added from it is dead."""
 
 
 def _secret_context(user_id: int) -> str:
@@ -74,14 +79,15 @@ async def _event(svc: Services, user: store.User, kind: str, client: Client, out
 
 
 async def start_enrollment(svc: Services, user: store.User, session: store.Session) -> EnrollmentView | None:
-    """Enable: a fresh secret and backup code held server-side; the account does not change yet."""
+    """Enable: this session's pending setup if it is still valid (Continue setup), else a fresh
+    secret and backup code held server-side; the account does not change yet."""
     if user.two_factor_on:
         return None
     now = svc.clock()
     enrollment_id = new_public_id()
     secret = totp.new_secret()
     code = backup_codes.new_code()
-    await store.start_enrollment(
+    kept, replaced = await store.start_enrollment(
         svc.db,
         store.Enrollment(
             id=enrollment_id,
@@ -93,7 +99,10 @@ async def start_enrollment(svc: Services, user: store.User, session: store.Sessi
         ),
         now,
     )
-    return _view(svc, user, enrollment_id, secret, code)
+    if kept.id != enrollment_id:
+        view = await load_enrollment(svc, kept.id, user, session)
+        return None if view is None else dataclasses.replace(view, continued=True)
+    return dataclasses.replace(_view(svc, user, enrollment_id, secret, code), replaced=replaced)
 
 
 async def setup_enrollment(svc: Services, user: store.User, session: store.Session) -> EnrollmentView | None:
@@ -135,6 +144,14 @@ async def load_enrollment(
     except SealError:
         return None
     return _view(svc, user, enrollment.id, secret, code)
+
+
+async def enrollment_backup_code(
+    svc: Services, enrollment_id: str, user: store.User, session: store.Session
+) -> str | None:
+    """The backup code of this session's pending setup (step 2), to download or print."""
+    view = await load_enrollment(svc, enrollment_id, user, session)
+    return None if view is None else view.backup_code
 
 
 async def confirm_enrollment(

@@ -11,6 +11,14 @@ from server.handlers.common import refusal
 from server.web import client_of, error_page, field, fresh_route, read_form, reauth_prompt, resume, services
 
 
+async def reauth_page(request: Request) -> Response:
+    """The password prompt as a page of its own, in front of the fresh route named by ``then``."""
+    then = request.query_params.get("then", "")[:64]
+    if fresh_route(request, then) is None:
+        return error_page(request, 400, "error.bad_request")
+    return reauth_prompt(request, then, status=200)
+
+
 async def reauth_submit(request: Request) -> Response:
     """Confirm the password, then continue with the fresh route that asked for it.
 

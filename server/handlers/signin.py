@@ -58,6 +58,7 @@ def _signin_page(
 ) -> Response:
     """The sign-in form; a refused submit keeps the destination it carried (``next_url``)."""
     notice = SIGNIN_NOTICES.get(request.query_params.get("m", ""))
+    username = username or request.query_params.get("username", "")[:64]
     headers = {"Retry-After": str(wait)} if wait else None
     passkeys = key_signin.passkeys_offered(services(request))
     context = {"error": error, "wait": wait, "notice": notice, "username": username, "passkeys": passkeys}
@@ -113,8 +114,10 @@ async def _code_page(
     request: Request, mode: str, error: str | None = None, status: int = 200, **extra: int
 ) -> Response:
     headers = {"Retry-After": str(extra["wait"])} if extra.get("wait") else None
-    factors = await key_signin.factors(services(request), request.state.pending)
-    context = {"mode": mode, "error": error, "factors": factors, **extra}
+    svc = services(request)
+    factors = await key_signin.factors(svc, request.state.pending)
+    username = await flow.pending_username(svc, request.state.pending)
+    context = {"mode": mode, "error": error, "factors": factors, "username": username, **extra}
     return _form_page(request, "two_factor", "partials/two_factor_form.html", context, status, headers)
 
 
@@ -142,17 +145,19 @@ async def _second_factor(request: Request, mode: str) -> Response:
     else:
         result = await flow.complete_with_backup_code(svc, pending, code, client)
         target = href(request, "profile")
-    return await _after_second_factor(request, mode, result, target)
+    return await _after_second_factor(request, mode, result, target, field(form, "username", 64))
 
 
-async def _after_second_factor(request: Request, mode: str, result: Outcome, target: str) -> Response:
+async def _after_second_factor(request: Request, mode: str, result: Outcome, target: str, username: str) -> Response:
     if result.status is Status.OK and result.token:
         if mode == "backup" and result.user and await policy.setup_required(services(request), result.user):
             target = href(request, "two_factor_setup")  # the policy still applies: straight into Enable
         return _signed_in(request, result, target)
     if result.status in (Status.EXHAUSTED, Status.EXPIRED):
-        reason = "too_many_codes" if result.status is Status.EXHAUSTED else "expired"
-        response = redirect(request, href(request, "signin", {"m": reason}))
+        query = {"m": "too_many_codes" if result.status is Status.EXHAUSTED else "expired"}
+        if username:
+            query["username"] = username
+        response = redirect(request, href(request, "signin", query))
         clear_cookie(response, request, "pending")
         return response
     error, status = refusal(result.status, mode)

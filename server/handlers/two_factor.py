@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import security_keys
+from server.flows import account, repeat, security_keys
 from server.flows import two_factor as flow
 from server.flows.outcomes import Outcome, Status
 from server.handlers.common import activity_context, done, refusal, retry_after
 from server.messages import message
-from server.web import Endpoint, client_of, field, read_form, render_dialog, services
+from server.web import Endpoint, client_of, field, href, is_htmx, read_form, redirect, render_dialog, services
 
 STEPS = ("scan", "backup", "verify")
 KEY_ANSWER_LIMIT = 16 * 1024
@@ -35,12 +35,29 @@ def prompt(
 # ---- Enable ----------------------------------------------------------------------------
 
 
+SETUP_NOTICES = ("continued", "replaced")
+
+
+def expired(request: Request, status: int) -> Response:
+    """The expired setup, saying whether Start again will ask for the password first."""
+    stale = account.needs_reauth(services(request), request.state.session)
+    return render_dialog(request, "partials/enroll_expired.html", {"asks_password": stale}, status)
+
+
 async def enable(request: Request) -> Response:
-    """Enable: open the three-step dialog with a fresh pending enrollment."""
+    """Enable: open the three-step dialog, continuing this session's pending setup if there is one.
+
+    Without JavaScript the answer is a redirect to step 1's page, so Back and reload neither
+    resubmit nor replace the secret.
+    """
     view = await flow.start_enrollment(services(request), request.state.user, request.state.session)
     if view is None:
         return await done(request, "enroll.already_on")
-    return render_dialog(request, "partials/enroll_step.html", {"step": "scan", "enrollment": view})
+    notice = "continued" if view.continued else "replaced" if view.replaced else None
+    if not is_htmx(request):
+        query = {"m": notice} if notice else None
+        return redirect(request, href(request, "enroll_step", query, enrollment=view.id, step="scan"))
+    return render_dialog(request, "partials/enroll_step.html", {"step": "scan", "enrollment": view, "notice": notice})
 
 
 async def enroll_step(request: Request) -> Response:
@@ -50,8 +67,10 @@ async def enroll_step(request: Request) -> Response:
         services(request), request.path_params["enrollment"][:32], request.state.user, request.state.session
     )
     if step not in STEPS or view is None:
-        return render_dialog(request, "partials/enroll_expired.html", status=404)
-    return render_dialog(request, "partials/enroll_step.html", {"step": step, "enrollment": view})
+        return expired(request, 404)
+    notice = request.query_params.get("m")
+    context = {"step": step, "enrollment": view, "notice": notice if notice in SETUP_NOTICES else None}
+    return render_dialog(request, "partials/enroll_step.html", context)
 
 
 async def enroll_verify(request: Request) -> Response:
@@ -60,8 +79,11 @@ async def enroll_verify(request: Request) -> Response:
     form = await read_form(request)
     enrollment_id = request.path_params["enrollment"][:32]
     user, session = request.state.user, request.state.session
-    outcome = await flow.confirm_enrollment(
-        svc, enrollment_id, user, session, field(form, "code", 64), client_of(request)
+    submission = repeat.submission_of(session, "enable", field(form, "submission", 32))
+    outcome = await repeat.once(
+        svc,
+        submission,
+        lambda: flow.confirm_enrollment(svc, enrollment_id, user, session, field(form, "code", 64), client_of(request)),
     )
     if outcome.status is Status.OK:
         # Under the policy the dialog may have been opened from the setup page: load the Profile page.
@@ -70,7 +92,7 @@ async def enroll_verify(request: Request) -> Response:
         return await done(request, "enroll.already_on")
     view = await flow.load_enrollment(svc, enrollment_id, user, session)
     if outcome.status is Status.EXPIRED or view is None:
-        return render_dialog(request, "partials/enroll_expired.html", status=409)
+        return expired(request, 409)
     error, status = refusal(outcome.status, "code")
     context = {"step": "verify", "enrollment": view, "error": error, "wait": outcome.wait}
     return render_dialog(request, "partials/enroll_step.html", context, status, headers=retry_after(outcome.wait))
@@ -105,17 +127,28 @@ def code_submit(action: str, route: str) -> Endpoint:
     run, success = CODE_ACTIONS[action]
 
     async def submit(request: Request) -> Response:
-        form = await read_form(request)
+        svc, form = services(request), await read_form(request)
         code, confirmation = field(form, "code", 64), field(form, "confirmation", KEY_ANSWER_LIMIT)
-        svc, user, client = services(request), request.state.user, client_of(request)
+        user, client, session = request.state.user, client_of(request), request.state.session
+        submission = repeat.submission_of(session, action, field(form, "submission", 32))
         if confirmation:  # a touch of one of the account's security keys instead of a code
-            session = request.state.session
-            outcome = await security_keys.confirmed_card_action(svc, user, session, action, confirmation, client)
+
+            def act() -> Awaitable[Outcome]:
+                return security_keys.confirmed_card_action(svc, user, session, action, confirmation, client)
+
         else:
-            outcome = await run(svc, user, code, client)
+
+            def act() -> Awaitable[Outcome]:
+                return run(svc, user, code, client)
+
+        outcome = await repeat.once(svc, submission, act)
         if outcome.status is Status.OK:
             if outcome.backup_code is not None:  # New Backup Codes: shown once, in the dialog
-                context = {"backup_code": outcome.backup_code, "refresh_activity": True}
+                context = {
+                    "backup_code": outcome.backup_code,
+                    "submission": submission and submission.id,
+                    "refresh_activity": True,
+                }
                 context.update(await activity_context(request))  # the page's activity list gets the new row
                 return render_dialog(request, "partials/new_backup_code.html", context)
             return await done(request, success)

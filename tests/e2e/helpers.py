@@ -26,6 +26,7 @@ STEP = 30
 BACKUP_CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 CODE_LABEL = "6-digit code from your authenticator app"
 WIZARD = "Set up two-factor authentication"
+STORED = "I have stored this code"
 
 
 # ---- the authenticator app -------------------------------------------------------------------
@@ -222,6 +223,7 @@ def enable(page: Page, js: bool, shots: "Shooter | None" = None) -> Enrolled:
     backup_code = shown_backup_code(wizard)
     if shots:
         shots.take("wizard-step2-backup", full_page=False)
+    wizard.get_by_label(STORED).check()
     wizard.get_by_role("button", name="Next").click()
     expect(wizard.get_by_role("heading", name="Step 3 of 3: Verify and enable")).to_be_visible()
     if shots:

@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.conftest import ContextFactory
 from tests.e2e.helpers import (
     CODE_LABEL,
+    STORED,
     WIZARD,
     Authenticator,
     dialog,
@@ -45,6 +46,7 @@ def expect_focus_stays_inside(page: Page, modal: Locator, key: str, presses: int
 
 def test_dialogs_trap_focus_and_give_it_back(new_context: ContextFactory, user: str) -> None:
     page = new_context().new_page()
+    page.on("dialog", lambda asked: asked.accept())  # "Close the setup?": yes
     on_profile(page, user)
     enable_button = security_card(page).get_by_role("button", name="Enable", exact=True)
 
@@ -121,6 +123,13 @@ def test_enable_with_the_keyboard_alone(new_context: ContextFactory, user: str) 
     page.keyboard.press("Tab")
     expect(wizard.get_by_role("button", name="Copy backup code")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(wizard.get_by_role("link", name="Download")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(wizard.get_by_role("link", name="Print")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(wizard.get_by_label(STORED)).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
     expect(wizard.get_by_role("button", name="Next")).to_be_focused()
     page.keyboard.press("Space")
 
@@ -173,6 +182,7 @@ def test_axe_finds_no_serious_problems(new_context: ContextFactory, user: str, j
     wizard.get_by_role("button", name="Next").click()
     expect(wizard.get_by_role("heading", name="Step 2 of 3: Save your backup code")).to_be_visible()
     check("wizard step 2")
+    wizard.get_by_label(STORED).check()
     wizard.get_by_role("button", name="Next").click()
     expect(wizard.get_by_role("heading", name="Step 3 of 3: Verify and enable")).to_be_visible()
     check("wizard step 3")

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
     CODE_LABEL,
+    STORED,
     WIZARD,
     Authenticator,
     Shooter,
@@ -98,6 +99,14 @@ def test_enable(page: Page, user: str, js: bool, tmp_path: Path) -> None:
         expect(copy_code).to_be_hidden()
     shots.take("wizard-step2-backup", full_page=False)
 
+    stored = wizard.get_by_label(STORED)
+    stored.check()
+    shots.take("wizard-step2-stored", full_page=False)
+    stored.uncheck()
+    # Next waits for "I have stored this code" (the browser's own check, with or without JavaScript).
+    wizard.get_by_role("button", name="Next").click()
+    expect(wizard.get_by_role("heading", name="Step 2 of 3: Save your backup code")).to_be_visible()
+    stored.check()
     wizard.get_by_role("button", name="Next").click()
     expect(wizard.get_by_role("heading", name="Step 3 of 3: Verify and enable")).to_be_visible()
     shots.take("wizard-step3-verify", full_page=False)
@@ -206,7 +215,13 @@ def test_new_backup_codes(page: Page, user: str, js: bool) -> None:
         expect_status(issued, "Copied to the clipboard.")
         assert clipboard(page) == new_code
     shots.take("new-backup-code-issued", full_page=False)
-    issued.get_by_role("button" if js else "link", name="Done").click()
+    issued.get_by_label(STORED).check()
+    shots.take("new-backup-code-stored", full_page=False)
+    issued.get_by_label(STORED).uncheck()
+    issued.get_by_role("button", name="Done").click()  # not yet: "I have stored this code" first
+    expect(dialog(page, "New Backup Codes", js).get_by_text(new_code)).to_be_visible()
+    issued.get_by_label(STORED).check()
+    issued.get_by_role("button", name="Done").click()
     expect_no_dialog(page)
     expect_enabled(page)
 

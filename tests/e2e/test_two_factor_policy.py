@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import ContextFactory, Server
 from tests.e2e.helpers import (
     CODE_LABEL,
+    STORED,
     WIZARD,
     Authenticator,
     dialog,
@@ -45,6 +46,7 @@ def finish_setup(page: Page, js: bool) -> None:
     wizard = dialog(page, WIZARD, js)  # the usual modal with JavaScript, pages without
     expect(wizard.get_by_role("heading", name="Step 2 of 3: Save your backup code")).to_be_visible()
     shown_backup_code(wizard)
+    wizard.get_by_label(STORED).check()
     wizard.get_by_role("button", name="Next").click()
     wizard = dialog(page, WIZARD, js)
     wizard.get_by_label(CODE_LABEL).fill(app.spend())

@@ -224,6 +224,9 @@ SENSITIVE = [
 
 
 def asks_for_password(response, then: str) -> bool:
+    """The password prompt naming ``then``; for a plain form, a redirect to the prompt's own page."""
+    if response.status_code == 303:
+        return response.headers["location"] == f"/profile/reauth?then={then}"
     return (
         response.status_code == 403
         and shows(response.text, "reauth.needed")
@@ -280,9 +283,10 @@ async def test_enable_proceeds_after_reauthentication(client, svc, clock):
     await sign_in(client)
     clock.advance(11 * 60)
     response = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "enable_2fa"})
-    assert response.status_code == 200
-    assert "<svg" in response.text and "manual-secret" in response.text
-    assert (await post(client, "/profile/2fa/enable")).status_code == 200
+    assert response.status_code == 303  # to step 1's page, so Back and reload do not post again
+    step1 = await client.get(response.headers["location"])
+    assert "<svg" in step1.text and "manual-secret" in step1.text
+    assert (await post(client, "/profile/2fa/enable")).status_code == 303
 
 
 @pytest.mark.parametrize("then", ["new_backup_code", "disable_2fa"])
@@ -322,7 +326,7 @@ async def test_wrong_password_at_reauthentication_does_not_proceed(client, svc, 
     assert response.status_code == 422
     assert shows(response.text, "reauth.invalid")
     response = await post(client, "/profile/2fa/disable", {"code": code(signed_in_with_2fa.secret, clock)})
-    assert response.status_code == 403
+    assert asks_for_password(response, "disable_2fa_submit")
     assert (await user_row(svc))["totp_secret_sealed"] is not None
 
 
@@ -403,3 +407,17 @@ async def test_security_events_are_shown_on_profile(client, clock, signed_in_wit
     activity = page[page.index('id="activity"') :]
     for kind in ("signin", "2fa.enabled", "2fa.check_failed", "2fa.new_backup", "2fa.disabled"):
         assert EVENTS[kind] in activity, kind
+
+
+async def test_password_prompt_page_after_a_plain_form(client, svc, clock):
+    """Without JavaScript a stale Enable redirects to the prompt's own GET page: reload shows it again, posts nothing."""
+    await add_user(svc)
+    await sign_in(client)
+    clock.advance(11 * 60)
+    response = await post(client, "/profile/2fa/enable")
+    for _ in range(2):  # the page, then a reload
+        page = await client.get(response.headers["location"])
+        assert page.status_code == 200
+        assert shows(page.text, "reauth.needed")
+        assert 'name="then" value="enable_2fa"' in page.text
+    assert (await client.get("/profile/reauth?then=profile")).status_code == 400

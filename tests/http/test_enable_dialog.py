@@ -14,6 +14,7 @@ from tests.utils import (
     PROFILE,
     START,
     code,
+    enrollment_path,
     open_enable_dialog,
     post,
     security_card,
@@ -140,7 +141,7 @@ async def test_step_of_made_up_enrollment_id_is_not_found(client, svc):
     for step in ("scan", "backup", "verify"):
         response = await client.get(f"/profile/2fa/setup/AAAAAAAAAAAAAAAA/{step}")
         assert response.status_code == 404
-        assert shows(response.text, "enroll.expired")
+        assert shows(response.text, "enroll.expired", issuer="Mirox")
 
 
 async def test_unknown_step_name_is_not_found(client, svc):
@@ -152,24 +153,24 @@ async def test_unknown_step_name_is_not_found(client, svc):
 
 
 async def test_enrollment_expires_after_15_minutes(client, svc, clock):
-    """After 15 minutes the setup is gone: its steps answer 404 and Verify 409, 2FA stays off."""
+    """After 10 minutes the setup is gone: its steps answer 404 and Verify 409, 2FA stays off."""
     await signed_in_without_two_factor(client, svc)
     secret, base, _ = await open_enable_dialog(client)
-    clock.advance(15 * 60 + 1)
+    clock.advance(10 * 60 + 1)
     step = await client.get(base + "/verify")
     assert step.status_code == 404
-    assert shows(step.text, "enroll.expired")
+    assert shows(step.text, "enroll.expired", issuer="Mirox")
     response = await post(client, base, {"code": code(secret, clock)})
     assert response.status_code == 409
-    assert shows(response.text, "enroll.expired")
+    assert shows(response.text, "enroll.expired", issuer="Mirox")
     assert (await user_row(svc))["totp_secret_sealed"] is None
 
 
-async def test_enrollment_still_works_shortly_before_15_minutes(client, svc, clock):
-    """Fourteen and a half minutes after Enable the setup can still be finished."""
+async def test_enrollment_still_works_shortly_before_10_minutes(client, svc, clock):
+    """Nine and a half minutes after Enable the setup can still be finished."""
     await signed_in_without_two_factor(client, svc)
     secret, base, _ = await open_enable_dialog(client)
-    clock.advance(14 * 60 + 30)
+    clock.advance(9 * 60 + 30)
     response = await post(client, base, {"code": code(secret, clock)})
     assert response.status_code == 303, response.text
     assert (await user_row(svc))["totp_secret_sealed"] is not None
@@ -248,6 +249,36 @@ async def test_enable_when_already_on_opens_no_new_setup(client, svc, clock):
     assert response.status_code == 303
     assert shows(security_card((await client.get(PROFILE)).text), "enroll.already_on")
     assert await user_row(svc) == before
+
+
+async def test_expired_setup_names_the_button_and_the_dead_entry(client, svc, clock):
+    """The expired setup says "Start again" (its button), to delete the earlier entry, and that the password comes first."""
+    await signed_in_without_two_factor(client, svc)
+    _, base, _ = await open_enable_dialog(client)
+    clock.advance(svc.settings.enrollment_ttl + 1)
+    page = await client.get(base + "/scan")
+    assert page.status_code == 404
+    assert shows(page.text, "enroll.expired", issuer="Mirox")
+    assert "Click Start again" in message("enroll.expired", issuer="Mirox")
+    assert "Click Enable" not in message("enroll.expired", issuer="Mirox")
+    assert ">Start again</button>" in page.text
+    assert shows(page.text, "enroll.asks_password")
+
+
+async def test_reopening_enable_continues_and_a_new_secret_says_to_delete_the_old_entry(client, svc, clock):
+    """Enable again in the same session continues the setup; after it expired, step 1 says to delete the dead entry."""
+    await signed_in_without_two_factor(client, svc)
+    secret, base, _ = await open_enable_dialog(client)
+    again_secret, again_base, again = await open_enable_dialog(client)
+    assert (again_secret, again_base) == (secret, base)
+    assert shows(again.text, "enroll.continued", issuer="Mirox")
+    clock.advance(svc.settings.enrollment_ttl + 1)  # the setup has expired, and the password window with it
+    resumed = await post(client, "/profile/reauth", {"password": "correct horse battery", "then": "enable_2fa"})
+    fresh = await client.get(resumed.headers["location"])  # Start again, after the password
+    assert text_of(fresh.text, "manual-secret").replace(" ", "") != secret
+    assert shows(fresh.text, "enroll.replaced", issuer="Mirox")
+    wrong = await post(client, enrollment_path(fresh.text), {"code": "000000"})
+    assert shows(wrong.text, "enroll.delete_earlier", issuer="Mirox")
 
 
 async def test_step_one_offers_the_phone_link_and_names_account_issuer_and_alphabet(client, svc):

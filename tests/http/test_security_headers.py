@@ -94,7 +94,7 @@ async def test_every_response_is_protected_when_signed_in(app, svc, https):
     async with browser(app, https=https) as b:
         assert (await sign_in(b)).status_code == 303
         token = await csrf(b, "/profile")
-        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token})
+        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token}, follow_redirects=True)
         enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
         responses = [step1, *await crawl(b, {"enrollment": enrollment, "step": "scan"})]
     assert sum(r.status_code == 200 for r in responses) >= len(GET_ROUTES)
@@ -108,7 +108,7 @@ async def test_pages_need_nothing_the_policy_forbids(app, svc):
     async with browser(app) as b:
         assert (await sign_in(b)).status_code == 303
         token = await csrf(b, "/profile")
-        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token})
+        step1 = await b.post("/profile/2fa/enable", data={"csrf_token": token}, follow_redirects=True)
         enrollment = enrollment_path(step1.text).rsplit("/", 1)[1]
         pages = [step1, *await crawl(b, {"enrollment": enrollment, "step": "scan"})]
         await b.post("/signout", data={"csrf_token": token})

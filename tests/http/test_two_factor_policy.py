@@ -32,7 +32,7 @@ from tests.utils import (
 SETUP = "/profile/2fa/required"
 TEN_MINUTES = 10 / (24 * 60)  # in days
 USER_ROUTES = [r for r in routes() if isinstance(r, GuardedRoute) and r.rule.access is Access.USER]
-PARAMS = {"enrollment": "0123456789abcdef", "step": "scan", "session_id": "1"}
+PARAMS = {"enrollment": "0123456789abcdef", "step": "scan", "session_id": "1", "submission": "0123456789abcdef"}
 
 
 def banner(html: str) -> str | None:
@@ -79,9 +79,20 @@ async def test_no_banner_once_two_factor_is_on(client, svc, clock):
 
 
 def test_what_an_overdue_account_may_reach():
-    """The route table marks only the setup, its password prompt and sign-out; the help text is public."""
+    """The route table marks only the setup (with its backup code's Download and Print), its password prompt
+    and sign-out; the help text is public."""
     allowed = {r.name for r in USER_ROUTES if r.rule.while_overdue}
-    assert allowed == {"signout", "reauth", "enable_2fa", "enroll_step", "enroll_verify", "two_factor_setup"}
+    assert allowed == {
+        "signout",
+        "reauth",
+        "reauth_page",
+        "enable_2fa",
+        "enroll_step",
+        "enroll_backup_download",
+        "enroll_backup_print",
+        "enroll_verify",
+        "two_factor_setup",
+    }
     help_route = next(r for r in routes() if isinstance(r, GuardedRoute) and r.name == "help_two_factor")
     assert help_route.rule.access is Access.PUBLIC
 
@@ -152,9 +163,11 @@ async def test_a_stale_session_on_the_setup_page_confirms_the_password_first(cli
     clock.advance(11 * 60)  # past the deadline, and the password older than the re-authentication window
     page = await client.get(SETUP)
     assert "Manual Entry" not in page.text and shows(page.text, "policy.reauth")
-    prompt = await post(client, "/profile/2fa/enable", page=SETUP)
-    assert prompt.status_code == 403 and shows(prompt.text, "reauth.needed")
-    step1 = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "enable_2fa"}, page=SETUP)
+    redirected = await post(client, "/profile/2fa/enable", page=SETUP)  # a plain form: to the prompt's page
+    prompt = await client.get(redirected.headers["location"])
+    assert prompt.status_code == 200 and shows(prompt.text, "reauth.needed")
+    resumed = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "enable_2fa"}, page=SETUP)
+    step1 = await client.get(resumed.headers["location"])  # step 1's own page
     assert step1.status_code == 200 and "Step 1 of 3: Scan the QR code" in step1.text
 
 

@@ -20,6 +20,7 @@ from tests.servers import (
     Server,
     app_env,
     browser,
+    click_enable,
     code_for,
     drop_schema,
     enable_two_factor,
@@ -55,10 +56,10 @@ def test_the_document_says_what_this_test_does():
         "Restart all processes.",
         "python run.py keys rotate",
         "Re-encrypted N secret(s) with the current key.",
-        "Wait 15 minutes (`MIROX_ENROLLMENT_TTL`)",
+        "Wait 10 minutes (`MIROX_ENROLLMENT_TTL`)",
         'MIROX_TOTP_KEYS="NEW_KEY"',
         "Sessions are not affected",
-        "This form has expired",
+        "This form is no longer valid",
     ):
         assert text in doc, text
 
@@ -136,7 +137,7 @@ async def test_running_at_scale_as_documented(pg_url: str, deployment: str, tmp_
 
         carol = browser()
         assert (await sign_in(carol, base, "carol")).status_code == 303
-        dialog = await submit(carol, base + "/profile", base + "/profile/2fa/enable", {})
+        dialog = await click_enable(carol, base)
         assert dialog.status_code == 200
         carol_step = re.search(r'action="(/profile/2fa/setup/[^"/]+/backup)"', dialog.text)
         assert carol_step

@@ -11,6 +11,7 @@ from tests.utils import (
     PASSWORD,
     add_user,
     browser_with_cookie,
+    click_enable,
     code,
     enable_two_factor,
     enrollment_path,
@@ -55,7 +56,7 @@ async def test_secret_and_backup_code_are_not_stored_in_clear_during_setup(clien
     """While the Enable dialog is open the pending secret and backup code are sealed, not plain."""
     await add_user(svc)
     await sign_in(client)
-    step1 = await post(client, "/profile/2fa/enable")
+    step1 = await click_enable(client)
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     base = enrollment_path(step1.text)
     backup_code = text_of((await client.get(base + "/backup")).text, "backup-code")
@@ -104,7 +105,7 @@ async def test_responses_showing_a_secret_or_code_are_not_stored(client, svc, cl
     """Every response with the secret, the QR code or a backup code carries Cache-Control: no-store."""
     await add_user(svc)
     await sign_in(client)
-    responses = [await post(client, "/profile/2fa/enable"), await post(client, "/profile/2fa/enable", htmx=True)]
+    responses = [await click_enable(client), await post(client, "/profile/2fa/enable", htmx=True)]
     secret = text_of(responses[-1].text, "manual-secret").replace(" ", "")
     base = enrollment_path(responses[-1].text)
     for step in ("scan", "backup", "verify"):

@@ -11,6 +11,7 @@ from tests.security.helpers import PARALLEL
 from tests.utils import (
     PROFILE,
     add_user,
+    click_enable,
     code,
     csrf,
     enrollment_path,
@@ -101,7 +102,7 @@ async def test_verify_with_made_up_enrollment_id_changes_nothing(client, svc, cl
     secret, _, _ = await open_enable_dialog(client)
     response = await post(client, "/profile/2fa/setup/AAAAAAAAAAAAAAAA", {"code": code(secret, clock)})
     assert response.status_code == 409
-    assert shows(response.text, "enroll.expired")
+    assert shows(response.text, "enroll.expired", issuer="Mirox")
     assert await user_row(svc) == before
 
 
@@ -121,28 +122,39 @@ async def test_another_sessions_enrollment_cannot_be_opened_or_verified(client, 
     assert done.status_code == 303
 
 
-async def test_enable_in_a_second_tab_replaces_the_first(client, svc, clock):
-    """Opening Enable again makes the first tab's setup fail; nothing is half on; the second works."""
+async def test_enable_in_another_session_replaces_the_first(client, other_client, svc, clock):
+    """Enable in another browser makes the first browser's setup fail; nothing is half on; the newer one works."""
     await signed_in_without_two_factor(client, svc)
+    assert (await sign_in(other_client)).status_code == 303
     first_secret, first_base, _ = await open_enable_dialog(client)
-    second_secret, second_base, _ = await open_enable_dialog(client)
+    second_secret, second_base, _ = await open_enable_dialog(other_client)
     assert first_secret != second_secret and first_base != second_base
     response = await post(client, first_base, {"code": code(first_secret, clock)})
     assert response.status_code == 409
-    assert shows(response.text, "enroll.expired")
+    assert shows(response.text, "enroll.expired", issuer="Mirox")
     row = await user_row(svc)
     assert row["totp_secret_sealed"] is None and row["backup_code_hash"] is None
     assert (await client.get(first_base + "/scan")).status_code == 404
-    response = await post(client, second_base, {"code": code(second_secret, clock)})
+    response = await post(other_client, second_base, {"code": code(second_secret, clock)})
     assert response.status_code == 303
 
 
-async def test_first_tab_secret_does_not_work_after_second_tab_enables(client, svc, clock):
-    """After the second tab enables 2FA, only its secret is valid at sign-in."""
+async def test_enable_again_in_the_same_session_continues_the_setup(client, svc):
+    """Reopening Enable in the same browser (Esc, reload, Back, a second tab) shows the same secret: no dead entry."""
     await signed_in_without_two_factor(client, svc)
+    first_secret, first_base, _ = await open_enable_dialog(client)
+    second_secret, second_base, step1 = await open_enable_dialog(client)
+    assert (second_secret, second_base) == (first_secret, first_base)
+    assert shows(step1.text, "enroll.continued", issuer="Mirox")
+
+
+async def test_first_browser_secret_does_not_work_after_the_other_enables(client, other_client, svc, clock):
+    """After another browser's setup enables 2FA, only its secret is valid at sign-in."""
+    await signed_in_without_two_factor(client, svc)
+    assert (await sign_in(other_client)).status_code == 303
     first_secret, _, _ = await open_enable_dialog(client)
-    second_secret, second_base, _ = await open_enable_dialog(client)
-    assert (await post(client, second_base, {"code": code(second_secret, clock)})).status_code == 303
+    second_secret, second_base, _ = await open_enable_dialog(other_client)
+    assert (await post(other_client, second_base, {"code": code(second_secret, clock)})).status_code == 303
     await sign_out(client)
     clock.advance(60)
     await start_signin(client)
@@ -155,7 +167,7 @@ async def test_verify_and_enable_twenty_times_at_once_enables_once(racer, svc, c
     """Twenty parallel Verify and Enable submissions switch 2FA on once."""
     await add_user(svc)
     await sign_in(racer)
-    step1 = await post(racer, "/profile/2fa/enable")
+    step1 = await click_enable(racer)
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     base = enrollment_path(step1.text)
     token = await csrf(racer, PROFILE)
@@ -176,10 +188,11 @@ async def test_enable_clicked_twenty_times_at_once_leaves_one_setup(racer, svc, 
     responses = await asyncio.gather(
         *(racer.post("/profile/2fa/enable", data={"csrf_token": token}) for _ in range(PARALLEL))
     )
-    assert [r.status_code for r in responses] == [200] * PARALLEL
+    assert [r.status_code for r in responses] == [303] * PARALLEL
     rows = await svc.db.fetch_all(select(metadata.tables["enrollments"]))
     assert len(rows) == 1
-    survivor = next(r for r in responses if enrollment_path(r.text).endswith("/" + rows[0]["id"]))
+    assert {r.headers["location"].split("?")[0] for r in responses} == {f"/profile/2fa/setup/{rows[0]['id']}/scan"}
+    survivor = await racer.get(responses[0].headers["location"])
     secret = text_of(survivor.text, "manual-secret").replace(" ", "")
     done = await post(racer, enrollment_path(survivor.text), {"code": code(secret, clock)})
     assert done.status_code == 303

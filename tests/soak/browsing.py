@@ -106,7 +106,8 @@ class EnableDialog:
 
 async def open_enable_dialog(client: httpx.AsyncClient, base: str, csrf: str) -> EnableDialog:
     """Enable, Next, Next: each step answered 200 (else ``expect`` raises)."""
-    step1 = expect(await client.post(base + "/profile/2fa/enable", data={"csrf_token": csrf}), 200)
+    enable = await client.post(base + "/profile/2fa/enable", data={"csrf_token": csrf}, follow_redirects=True)
+    step1 = expect(enable, 200)
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     backup_step = next_url(step1.text, "backup")
     step2 = expect(await client.get(base + backup_step), 200)

@@ -24,7 +24,7 @@ import httpx
 from server.flows import account as account_flow
 from server.services import open_services
 from server.settings import Settings
-from tests.servers import PASSWORD, code_for, sign_in, step_now, submit
+from tests.servers import PASSWORD, click_enable, code_for, sign_in, step_now
 from tests.soak.conftest import Deployment
 from tests.utils import csrf_of, enrollment_path, text_of
 
@@ -219,7 +219,7 @@ async def enable_account(client: httpx.AsyncClient, base: str, name: str) -> Acc
     """
     signed_in = await sign_in(client, base, name)
     assert signed_in.status_code == 303, (name, signed_in.status_code, signed_in.text[:800])
-    step1 = await submit(client, base + "/", base + "/profile/2fa/enable", {})
+    step1 = await click_enable(client, base)
     assert step1.status_code == 200, (name, step1.status_code, step1.text[:800])
     secret = text_of(step1.text, "manual-secret").replace(" ", "")
     dialog = enrollment_path(step1.text)
