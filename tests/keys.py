@@ -17,8 +17,8 @@ def with_keys(settings: Settings, **more: object) -> Settings:
     return dataclasses.replace(settings, public_url=ORIGIN, **more)  # type: ignore[arg-type]
 
 
-async def add_options(client: httpx.AsyncClient) -> dict:  # type: ignore[type-arg]
-    response = await post(client, "/profile/keys/options")
+async def add_options(client: httpx.AsyncClient, page: str = "") -> dict:  # type: ignore[type-arg]
+    response = await post(client, "/profile/keys/options", page=page)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -30,14 +30,15 @@ async def add_key(
     name: str = "Yellow YubiKey",
     code: str = "",
     confirm_with: SoftKey | None = None,
+    page: str = "",
     **lie: str,
 ) -> httpx.Response:
-    """Add security key as static/keys.js does: options, (confirm with a key,) create, submit."""
-    options = await add_options(client)
+    """Add security key as static/keys.js does on ``page``: options, (confirm with a key,) create, submit."""
+    options = await add_options(client, page)
     confirmation = confirm_with.get(options["confirm"]) if confirm_with else ""
     credential = key.create(options["publicKey"], **lie)
     data = {"name": name, "credential": credential, "code": code, "confirmation": confirmation}
-    return await post(client, "/profile/keys", data)
+    return await post(client, "/profile/keys", data, page=page)
 
 
 async def stored_keys(svc: Services) -> list[dict]:  # type: ignore[type-arg]

@@ -4,11 +4,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account, two_factor
+from server.handlers.common import keys_context
 from server.web import href, redirect, render, services
 
 
 async def setup(request: Request) -> Response:
-    """Set up two-factor authentication: why it is required, by when, and the Enable dialog's first step.
+    """Set up two-factor authentication: why it is required, by when, the Enable dialog's first step,
+    and Add security key (a key meets the policy too, for staff without a phone).
 
     The step shows at once while the password is recent (after sign-in, after the backup code);
     otherwise Enable asks for the password first, as on the Security card.
@@ -20,7 +22,8 @@ async def setup(request: Request) -> Response:
     notice = await account.take_notice(svc, session)
     fresh = not account.needs_reauth(svc, session)
     enrollment = await two_factor.setup_enrollment(svc, user, session) if fresh else None
-    context = {"enrollment": enrollment, "step": "scan", "setup_notice": notice}
+    context = {"enrollment": enrollment, "step": "scan", "setup_notice": notice, "user": user}
+    context.update(await keys_context(request))
     return render(request, "two_factor_setup.html", "two_factor_setup.html", context)
 
 

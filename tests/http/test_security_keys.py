@@ -245,6 +245,23 @@ async def test_a_key_meets_the_two_factor_policy(client, svc):
     assert "policy.met" in await event_kinds(svc)
 
 
+async def test_past_the_deadline_the_setup_page_offers_a_key_and_a_key_frees_the_account(client, svc):
+    """An overdue account (no phone in the control room) can meet the policy on its setup page with a key alone."""
+    from server.auth.policy import Scope
+    from server.flows import admin
+
+    await signed_in_without_two_factor(client, svc)
+    await admin.set_policy(svc, Scope.EVERYONE, grace_days=0)
+    setup = "/profile/2fa/required"
+    assert (await client.get("/profile")).headers["location"] == setup
+    page = await client.get(setup)
+    assert page.status_code == 200 and "Add security key" in page.text
+    added = await add_key(client, SoftKey(), page=setup)
+    assert added.status_code == 200 and shows(added.text, "keys.first")
+    assert (await client.get("/profile")).status_code == 200
+    assert "policy.met" in await event_kinds(svc)
+
+
 async def confirm_with(client, key: SoftKey) -> str:
     """A touch of ``key`` for the Security card's code prompts (as static/keys.js sends it)."""
     options = (await post(client, "/profile/keys/confirm-options")).json()["confirm"]
