@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from server import audit, cli_audit, cli_policy, cli_users, db, metrics
+from server.cli_parsing import command, command_group
 from server.flows import two_factor
 from server.services import open_services
 from server.settings import Settings, SettingsError
@@ -50,38 +51,30 @@ def parser() -> argparse.ArgumentParser:
     p = global_flags(argparse.ArgumentParser(prog="run.py", description="Mirox account security"), None)
     common = global_flags(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
-    sub.add_parser(
+    command(
+        sub,
         "serve",
-        help="run the web server (the default)",
-        parents=[common],
-        epilog="example:\n  python run.py serve --host 0.0.0.0 --port 8000 --data-dir /srv/mirox",
-        formatter_class=cli_policy.EXAMPLES,
+        "run the web server (the default)",
+        "python run.py serve --host 0.0.0.0 --port 8000 --data-dir /srv/mirox",
+        common=common,
     )
     cli_users.add_commands(sub, common)
-    db = sub.add_parser("db", help="database maintenance", parents=[common]).add_subparsers(
-        dest="action", required=True
-    )
-    db.add_parser(
+    database = command_group(sub, "db", "database maintenance", common)
+    command(
+        database,
         "upgrade",
-        help="create or upgrade the schema",
-        parents=[common],
-        epilog="example:\n  python run.py db upgrade --database-url postgresql://mirox@db.plant/mirox",
-        formatter_class=cli_policy.EXAMPLES,
+        "create or upgrade the schema",
+        "python run.py db upgrade --database-url postgresql://mirox@db.plant/mirox",
+        common=common,
     )
-    keys = sub.add_parser("keys", help="encryption keys", parents=[common]).add_subparsers(dest="action", required=True)
-    keys.add_parser(
-        "new",
-        help="print a new random key",
-        parents=[common],
-        epilog="example:\n  python run.py keys new",
-        formatter_class=cli_policy.EXAMPLES,
-    )
-    keys.add_parser(
+    keys = command_group(sub, "keys", "encryption keys", common)
+    command(keys, "new", "print a new random key", "python run.py keys new", common=common)
+    command(
+        keys,
         "rotate",
-        help="re-encrypt every stored secret with the current (first) key",
-        parents=[common],
-        epilog='example:\n  MIROX_TOTP_KEYS="$(python run.py keys new),$OLD_KEY" python run.py keys rotate',
-        formatter_class=cli_policy.EXAMPLES,
+        "re-encrypt every stored secret with the current (first) key",
+        'MIROX_TOTP_KEYS="$(python run.py keys new),$OLD_KEY" python run.py keys rotate',
+        common=common,
     )
     cli_audit.add_commands(sub, common)
     cli_policy.add_commands(sub, common)

@@ -4,12 +4,12 @@ import argparse
 import csv
 import json
 import sys
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from server import audit_store
 from server.audit_sinks import rfc3339
 from server.auth import audit_chain
+from server.cli_parsing import command, command_group, moment
 from server.flows.account import username_key
 from server.services import open_services
 from server.settings import Settings
@@ -18,36 +18,22 @@ from server.store import get_user_by_key
 EXPORT_FIELDS = ("time", *audit_store.AUDIT_FIELDS)
 
 
-def moment(text: str) -> float:
-    """A date or date-time in ISO 8601 (UTC unless it says otherwise) as Unix seconds."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-12-01 or 2026-12-01T06:00Z") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``audit`` command group of run.py (``common``: the global flags)."""
-    examples = argparse.RawDescriptionHelpFormatter
-    audit = sub.add_parser("audit", help="the audit trail", parents=[common]).add_subparsers(
-        dest="action", required=True
-    )
-    audit.add_parser(
+    audit = command_group(sub, "audit", "the audit trail", common)
+    command(
+        audit,
         "verify",
-        parents=[common],
-        help="check the hash chain; report the first altered, inserted or deleted record",
-        epilog="example:\n  python run.py audit verify",
-        formatter_class=examples,
+        "check the hash chain; report the first altered, inserted or deleted record",
+        "python run.py audit verify",
+        common=common,
     )
-    export = audit.add_parser(
+    export = command(
+        audit,
         "export",
-        parents=[common],
-        help="write audit records as CSV or JSON lines to standard output",
-        epilog="example:\n  python run.py audit export --since 2026-11-01 --until 2026-12-01 --format csv > november.csv",
-        formatter_class=examples,
+        "write audit records as CSV or JSON lines to standard output",
+        "python run.py audit export --since 2026-11-01 --until 2026-12-01 --format csv > november.csv",
+        common=common,
     )
     export.add_argument("--since", type=moment, help="from this UTC date or time (inclusive), e.g. 2026-12-01")
     export.add_argument("--until", type=moment, help="up to this UTC date or time (exclusive)")

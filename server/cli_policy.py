@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.auth.policy import DEFAULT_GRACE_DAYS, Scope
+from server.cli_parsing import command, command_group, moment
 from server.flows import admin
 from server.services import open_services
 from server.settings import Settings
-
-EXAMPLES = argparse.RawDescriptionHelpFormatter
 
 
 def when(at: float) -> str:
@@ -20,15 +19,10 @@ def when(at: float) -> str:
 
 def deadline(text: str) -> float:
     """``--grace-until``: an ISO 8601 date-time (UTC unless it says otherwise); a date alone means the end of that day."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-12-15 or 2026-12-15T18:00Z") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    at = moment(text)
     if len(text.strip()) == 10:  # a date alone: "by the 15th" includes the 15th
-        parsed += timedelta(days=1)
-    return parsed.timestamp()
+        at += timedelta(days=1).total_seconds()
+    return at
 
 
 def days(text: str) -> float:
@@ -51,61 +45,42 @@ def group_names(text: str) -> list[str]:
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``group`` and ``policy`` command groups of run.py (``common``: the global flags)."""
-    group = sub.add_parser(
-        "group", help="groups of accounts (the policy can name them)", parents=[common]
-    ).add_subparsers(dest="action", required=True)
-    add = group.add_parser(
+    group = command_group(sub, "group", "groups of accounts (the policy can name them)", common)
+    add = command(
+        group,
         "add",
-        parents=[common],
-        help="put accounts in a group (created when new)",
+        "put accounts in a group (created when new)",
+        "python run.py group add control-room alice bob",
+        common=common,
         description="Put accounts in a group; the group is created when it does not exist yet.",
-        epilog="example:\n  python run.py group add control-room alice bob",
-        formatter_class=EXAMPLES,
     )
-    remove = group.add_parser(
+    remove = command(
+        group,
         "remove",
-        parents=[common],
-        help="take accounts out of a group",
+        "take accounts out of a group",
+        "python run.py group remove control-room bob",
+        common=common,
         description="Take accounts out of a group. A group left empty is deleted unless the policy names it.",
-        epilog="example:\n  python run.py group remove control-room bob",
-        formatter_class=EXAMPLES,
     )
-    for command in (add, remove):
-        command.add_argument("group", help="the group's name, e.g. control-room")
-        command.add_argument("users", nargs="+", metavar="USER", help="account names")
-    group.add_parser(
-        "list",
-        parents=[common],
-        help="list the groups and their members",
-        epilog="example:\n  python run.py group list",
-        formatter_class=EXAMPLES,
-    )
+    for membership in (add, remove):
+        membership.add_argument("group", help="the group's name, e.g. control-room")
+        membership.add_argument("users", nargs="+", metavar="USER", help="account names")
+    command(group, "list", "list the groups and their members", "python run.py group list", common=common)
 
-    policy = sub.add_parser(
-        "policy", help="whether two-factor authentication is required, of whom, by when", parents=[common]
-    ).add_subparsers(dest="action", required=True)
-    policy.add_parser(
-        "show",
-        parents=[common],
-        help="show the two-factor policy",
-        epilog="example:\n  python run.py policy show",
-        formatter_class=EXAMPLES,
-    )
-    require = policy.add_parser(
+    policy = command_group(sub, "policy", "whether two-factor authentication is required, of whom, by when", common)
+    command(policy, "show", "show the two-factor policy", "python run.py policy show", common=common)
+    require = command(
+        policy,
         "require-2fa",
-        parents=[common],
-        help="require two-factor authentication of everyone or of groups",
+        "require two-factor authentication of everyone or of groups",
+        "python run.py policy require-2fa --groups control-room --grace-days 7",
+        "python run.py policy require-2fa --all --grace-until 2026-12-15",
+        common=common,
         description=(
             "Require two-factor authentication. During the grace period every page shows a banner;"
             " after it the account can only set up 2FA, read the help and sign out."
             f" Without --grace-days or --grace-until the grace period is {DEFAULT_GRACE_DAYS:g} days."
         ),
-        epilog=(
-            "examples:\n"
-            "  python run.py policy require-2fa --groups control-room --grace-days 7\n"
-            "  python run.py policy require-2fa --all --grace-until 2026-12-15"
-        ),
-        formatter_class=EXAMPLES,
     )
     whom = require.add_mutually_exclusive_group(required=True)
     whom.add_argument("--all", action="store_true", help="every account")
@@ -117,12 +92,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     grace.add_argument(
         "--grace-until", type=deadline, help="a fixed end, e.g. 2026-12-15 (the whole day) or 2026-12-15T06:00Z"
     )
-    policy.add_parser(
+    command(
+        policy,
         "off",
-        parents=[common],
-        help="require two-factor authentication of nobody (each person chooses)",
-        epilog="example:\n  python run.py policy off",
-        formatter_class=EXAMPLES,
+        "require two-factor authentication of nobody (each person chooses)",
+        "python run.py policy off",
+        common=common,
     )
 
 

@@ -7,19 +7,25 @@ import sys
 from typing import Any
 
 from server import audit, audit_store, store
-from server.cli_policy import EXAMPLES, when
+from server.cli_parsing import command, command_group
+from server.cli_policy import when
 from server.flows import account, admin_accounts, known_devices, two_factor
 from server.flows.account import username_key
 from server.messages import EVENTS, message
 from server.services import Services, open_services
 from server.settings import Settings
 
-COMMANDS: dict[str, tuple[str, str]] = {
+COMMANDS: dict[str, tuple[str, ...]] = {
     "add": (
         "create an account (the password is asked twice in a terminal, or read as one line from stdin)",
-        "python run.py user add alice\n  echo 'a long passphrase' | python run.py user add alice",
+        "python run.py user add alice",
+        "echo 'a long passphrase' | python run.py user add alice",
     ),
-    "list": ("list the accounts: groups, 2FA, the policy's deadline, last sign-in, delays, sessions", ""),
+    "list": (
+        "list the accounts: groups, 2FA, the policy's deadline, last sign-in, delays, sessions",
+        "python run.py user list",
+        "python run.py user list --json | jq '.[] | select(.requirement == \"overdue\")'",
+    ),
     "show": ("show one account and its recent security activity", "python run.py user show alice"),
     "disable": ("disable an account and end its sessions", "python run.py user disable alice"),
     "enable": ("enable a disabled account again", "python run.py user enable alice"),
@@ -42,22 +48,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """The ``user`` command group of run.py (``common``: the global flags)."""
-    user = sub.add_parser("user", help="manage accounts", parents=[common]).add_subparsers(dest="action", required=True)
-    for action, (text, example) in COMMANDS.items():
+    user = command_group(sub, "user", "manage accounts", common)
+    for action, (text, *examples) in COMMANDS.items():
+        parser = command(user, action, text, *examples, common=common, description=text[0].upper() + text[1:] + ".")
         if action == "list":
-            example = "python run.py user list\n  python run.py user list --json | jq '.[] | select(.requirement == \"overdue\")'"
-        command = user.add_parser(
-            action,
-            parents=[common],
-            help=text,
-            description=text[0].upper() + text[1:] + ".",
-            epilog=f"example:\n  {example}",
-            formatter_class=EXAMPLES,
-        )
-        if action == "list":
-            command.add_argument("--json", action="store_true", help="one JSON array, times in Unix seconds")
+            parser.add_argument("--json", action="store_true", help="one JSON array, times in Unix seconds")
         else:
-            command.add_argument("name", help="the account's name (any letter case)")
+            parser.add_argument("name", help="the account's name (any letter case)")
 
 
 def read_password(prompt: str) -> str:

@@ -34,6 +34,7 @@ async def test_a_key_alone_turns_two_factor_on_and_shows_the_backup_code(client,
     assert response.status_code == 200
     assert shows(response.text, "keys.first")
     assert BACKUP_DISPLAY.search(response.text)
+    assert 'name="stored" value="yes" required' in response.text  # Done waits for "I have stored this code"
     row = await user_row(svc)
     assert row["keys_enabled_at"] is not None and row["backup_code_hash"] is not None
     profile = await client.get("/profile")
