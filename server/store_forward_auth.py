@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 
 from server import store
 from server.db import Prepared
-from server.store_policy import StandingRow
+from server.store_policy import StandingRow, standing_of
 from server.tables import group_members, groups, policy_groups, policy_states, sessions, two_factor_policy, users
 
 _listed = group_members.alias("listed")
@@ -60,13 +60,5 @@ async def passport(db: Database, token_hash: str, now: float, idle_timeout: floa
         return None
     first = rows[0]
     session, user = await store.live_session(db, first, now)
-    standing = StandingRow(
-        scope=first["scope"],
-        grace_days=first["grace_days"],
-        grace_until=first["grace_until"],
-        in_listed_group=bool(first["in_listed_group"]),
-        reached_at=first["reached_at"],
-        extended_until=first["extended_until"],
-        met_at=first["met_at"],
-    )
-    return Passport(session, user, standing, [row["group_name"] for row in rows if row["group_name"] is not None])
+    groups_of_user = [row["group_name"] for row in rows if row["group_name"] is not None]
+    return Passport(session, user, standing_of(first), groups_of_user)

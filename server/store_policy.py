@@ -1,6 +1,8 @@
 """The statements of groups, the two-factor policy and each account's standing with it."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from databases import Database
 from sqlalchemy import bindparam, delete, exists, select, update
@@ -164,6 +166,11 @@ class StandingRow:
     met_at: float | None
 
 
+def standing_of(row: Mapping[str, Any]) -> StandingRow:
+    """The standing from a row holding its columns (SQLite gives ``in_listed_group`` as 0 or 1)."""
+    return replace(record(StandingRow, row), in_listed_group=bool(row["in_listed_group"]))
+
+
 _IN_LISTED_GROUP = (
     exists()
     .where(
@@ -191,15 +198,7 @@ async def standing_row(db: Database, user_id: int) -> StandingRow:
     """One indexed read: the policy row, whether the account is in a group it names, the account's state."""
     row = await _STANDING.fetch_one(db, user_id=user_id)
     assert row is not None, "the policy row is missing: run `run.py db upgrade`"
-    return StandingRow(
-        scope=row["scope"],
-        grace_days=row["grace_days"],
-        grace_until=row["grace_until"],
-        in_listed_group=bool(row["in_listed_group"]),
-        reached_at=row["reached_at"],
-        extended_until=row["extended_until"],
-        met_at=row["met_at"],
-    )
+    return standing_of(row)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import binascii
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from webauthn import (
@@ -31,6 +32,8 @@ from webauthn.helpers.structs import (
 )
 
 logger = logging.getLogger("mirox")
+
+V = TypeVar("V")
 
 MAX_RESPONSE_CHARS = 8 * 1024
 """Longest response accepted (a registration with attestation ``none`` is well under 2 KiB)."""
@@ -189,20 +192,36 @@ def assertion_of(payload: str) -> Assertion | None:
     return Assertion(credential_id, challenge, handle if isinstance(handle, str) and len(handle) <= 128 else None)
 
 
-def verify_registration(rp: RelyingParty, payload: str, challenge: str, *, passkey: bool) -> NewKey | None:
-    """A verified registration for this relying party and challenge, or None."""
+def _verified(what: str, rp: RelyingParty, payload: str, challenge: str, verify: Callable[..., V]) -> V | None:
+    """``verify``'s result for this relying party and challenge, or None: ``what`` names it in the log.
+
+    Untrusted input: a response that does not parse is refused before py_webauthn sees it, and
+    any failure inside ``verify`` (py_webauthn's parsing and checks) is a refusal too.
+    """
     if _parse(payload) is None:
         return None
     try:
-        verified = verify_registration_response(
+        return verify(
             credential=payload,
             expected_challenge=unb64url(challenge),
             expected_rp_id=rp.id,
             expected_origin=rp.origin,
-            require_user_verification=passkey,
         )
-    except Exception as exc:  # untrusted input: any parse or check failure is a refusal
-        logger.debug("security key registration refused: %s", exc)
+    except Exception as exc:
+        logger.debug("security key %s refused: %s", what, exc)
+        return None
+
+
+def verify_registration(rp: RelyingParty, payload: str, challenge: str, *, passkey: bool) -> NewKey | None:
+    """A verified registration for this relying party and challenge, or None."""
+    verified = _verified(
+        "registration",
+        rp,
+        payload,
+        challenge,
+        lambda **expected: verify_registration_response(**expected, require_user_verification=passkey),
+    )
+    if verified is None:
         return None
     return NewKey(b64url(verified.credential_id), b64url(verified.credential_public_key), verified.sign_count)
 
@@ -215,22 +234,19 @@ def verify_assertion(
     The counter is compared by the caller (and by the database) so that a regression is
     told apart from a bad signature: it is a cloned key, logged, not a typo.
     """
-    if _parse(payload) is None:
-        return None
-    try:
-        verified = verify_authentication_response(
-            credential=payload,
-            expected_challenge=unb64url(challenge),
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
+    verified = _verified(
+        "assertion",
+        rp,
+        payload,
+        challenge,
+        lambda **expected: verify_authentication_response(
+            **expected,
             credential_public_key=unb64url(public_key),
             credential_current_sign_count=0,
             require_user_verification=user_verification,
-        )
-    except Exception as exc:  # untrusted input: any parse or check failure is a refusal
-        logger.debug("security key assertion refused: %s", exc)
-        return None
-    return int(verified.new_sign_count)
+        ),
+    )
+    return None if verified is None else int(verified.new_sign_count)
 
 
 def counter_regressed(stored: int, signed: int) -> bool:

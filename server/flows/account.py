@@ -123,17 +123,8 @@ async def reauthenticate(
     ticket = hashing.ticket(client, key, known=device_id is not None)
     try:
         svc.hash_queue.check(ticket)  # busy before the attempt is counted
-        refused = await throttling.claim_password_attempt(svc, keys, now)
+        refused = await throttling.claim_password_attempt(svc, keys, now, event="reauth", user=user, client=client)
         if refused is not None:
-            await audit.record(
-                svc,
-                "reauth",
-                user=user,
-                client=client,
-                outcome="throttled",
-                factor="password",
-                detail={"wait": refused.wait},
-            )
             return refused
         ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)
     except hashing.Busy as busy:

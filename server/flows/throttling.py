@@ -5,10 +5,11 @@ Passwords count per account and per address (sign-in and the password prompt ali
 checked, so parallel guesses cannot slip past a limit.
 """
 
-from server import store
+from server import audit, store
 from server.auth.throttle import Policy, address_bucket, wait_seconds
 from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
+from server.store import User
 
 ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
 
@@ -37,17 +38,30 @@ def password_keys(svc: Services, username_key: str, client: Client, device_id: i
     return (f"password:address:{address_bucket(client.ip)}", address_policy), (account_key, account_policy)
 
 
-async def claim_password_attempt(svc: Services, keys: ThrottleKeys, now: float) -> Outcome | None:
+async def claim_password_attempt(
+    svc: Services, keys: ThrottleKeys, now: float, *, event: str, user: User | None, client: Client
+) -> Outcome | None:
     """Count the attempt on both counters: None when it may go ahead, else the refusal with its wait.
 
     A refusal by the address counter says so (``ADDRESS_THROTTLED``): everyone behind one NAT or
-    terminal server shares it, so its message must not blame the person's own account.
+    terminal server shares it, so its message must not blame the person's own account. A refusal
+    is recorded as audit ``event`` (sign-in and the password prompt alike).
     """
     for index, (throttle_key, policy) in enumerate(keys):
         blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
         if blocked_until is not None:
             status = Status.ADDRESS_THROTTLED if index == 0 else Status.THROTTLED
-            return Outcome(status, wait=wait_seconds(blocked_until, now))
+            refused = Outcome(status, wait=wait_seconds(blocked_until, now))
+            await audit.record(
+                svc,
+                event,
+                user=user,
+                client=client,
+                outcome="throttled",
+                factor="password",
+                detail={"wait": refused.wait},
+            )
+            return refused
     return None
 
 
