@@ -59,7 +59,7 @@ def token_ok(header: str, token: str) -> bool:
 async def endpoint(request: Request) -> Response:
     """``/metrics``: for the configured addresses, or anyone presenting the configured token."""
     settings = request.state.services.settings
-    host = request.client.host if request.client else ""
+    host = (request.client.host if request.client else None) or ""
     allowed = address_allowed(host, settings.metrics_allow) or token_ok(
         request.headers.get("authorization", ""), settings.metrics_token
     )

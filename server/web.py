@@ -80,7 +80,8 @@ def services(request: Request) -> Services:
 
 
 def client_of(request: Request) -> Client:
-    ip = request.client.host if request.client else "unknown"
+    # uvicorn 0.30 (our floor) reports host None when every X-Forwarded-For hop is a trusted proxy.
+    ip = (request.client.host if request.client else None) or "unknown"
     device = request.cookies.get(cookie_name(request, "device"))
     return Client(ip=ip, user_agent=request.headers.get("user-agent", "")[:512], device=device)
 
