@@ -5,7 +5,16 @@
 (function () {
   "use strict";
 
-  function show(kind, status) {
+  // Where focus goes back after Close: what had it, unless the request's busy state took it
+  // away (a disabled button loses focus); then the control that sent the request.
+  function returnTarget(before, source) {
+    if (before && before !== document.body && before.isConnected) return before;
+    if (!source || !source.isConnected) return null;
+    if (source.matches("button, a, input, select, textarea")) return source;
+    return source.querySelector("button[type=submit], button:not([type])");
+  }
+
+  function show(kind, status, source) {
     var template = document.getElementById("request-error");
     if (!template) return;
     var old = document.getElementById("request-error-dialog");
@@ -19,7 +28,8 @@
     dismiss.addEventListener("click", function () { dialog.close(); });
     dialog.addEventListener("close", function () {
       dialog.remove();
-      if (before && before.isConnected) before.focus();
+      var back = returnTarget(before, source);
+      if (back) back.focus();
     });
     document.body.appendChild(dialog);
     dialog.showModal();
@@ -31,10 +41,10 @@
     var response = ctx && ctx.response;
     if (!response || !response.headers || response.headers.get("X-Mirox-App")) return;
     event.preventDefault();  // htmx stops here: nothing of the foreign page is swapped in
-    show("foreign", response.status);
+    show("foreign", response.status, event.target);
   });
 
-  document.addEventListener("htmx:error", function () {
-    show("network", 0);
+  document.addEventListener("htmx:error", function (event) {
+    show("network", 0, event.target);
   });
 })();
