@@ -6,7 +6,7 @@ Both databases are seeded in bulk and served by their own server, measured in tu
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,36 @@ from bench.seed import Layout, World
 from tests import servers
 
 PAGE_CONNECTIONS = 8
+
+
+@contextlib.contextmanager
+def server_on_new_database(
+    backend: str,
+    name: str,
+    tmp: Path,
+    pg_url: str,
+    totp_keys: str,
+    prepare: Callable[[str, str | None, dict[str, str]], None],
+    **settings: str,
+) -> Iterator[servers.Server]:
+    """A server named ``name`` on a fresh database of ``backend``, filled by ``prepare(url, schema, env)``
+    before it starts; its PostgreSQL schema is dropped afterwards."""
+    data_dir = tmp / name
+    data_dir.mkdir()
+    schema = servers.new_schema(pg_url) if backend != "SQLite" else None
+    url = pg_url if schema else f"sqlite:///{data_dir / 'mirox.sqlite3'}"
+    env = servers.app_env(schema, totp_keys, hashing={}, MIROX_DATA_DIR=str(data_dir), **settings)
+    try:
+        prepare(url, schema, env)
+        running = servers.start_server(name, ["--database-url", url], env, tmp)
+        try:
+            running.wait_ready(timeout=60)
+            yield running
+        finally:
+            running.stop()
+    finally:
+        if schema:
+            servers.drop_schema(pg_url, schema)
 
 
 @contextlib.contextmanager
@@ -33,23 +63,13 @@ def seeded_server(
     """A server on a fresh database with ``users`` users and as many sessions (or the given ``layout``)."""
     layout = layout or Layout(users=users, sessions=users, pool=min(200, users - 3))
     name = f"{backend.lower()}-{layout.users}" + ("-main" if layout.check else "")
-    data_dir = tmp / name
-    data_dir.mkdir()
-    schema = servers.new_schema(pg_url) if backend != "SQLite" else None
-    url = pg_url if schema else f"sqlite:///{data_dir / 'mirox.sqlite3'}"
-    env = servers.app_env(schema, world.totp_keys, hashing={}, MIROX_DATA_DIR=str(data_dir))
-    try:
+
+    def prepare(url: str, schema: str | None, env: dict[str, str]) -> None:
         servers.run_cli("--database-url", url, "db", "upgrade", env=env)
         seed.seed_database(url, schema, layout, world, password_hash, time.time())
-        running = servers.start_server(name, ["--database-url", url], env, tmp)
-        try:
-            running.wait_ready(timeout=60)
-            yield running
-        finally:
-            running.stop()
-    finally:
-        if schema:
-            servers.drop_schema(pg_url, schema)
+
+    with server_on_new_database(backend, name, tmp, pg_url, world.totp_keys, prepare) as running:
+        yield running
 
 
 def measure(running: servers.Server, world: World, plan: Plan, users: list[int]) -> tuple[list[float], float]:

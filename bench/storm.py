@@ -18,6 +18,7 @@ from bench import BenchError, jobs, wrk
 from bench.load import csrf_of
 from bench.plan import Plan
 from bench.report import Row, at_most
+from bench.scale import server_on_new_database
 from server.auth.crypto import new_key_text
 from tests import servers
 
@@ -29,25 +30,16 @@ LEAD = 2.0
 @contextlib.contextmanager
 def storm_server(backend: str, tmp: Path, pg_url: str, in_flight: int) -> Iterator[servers.Server]:
     """A server with alice and bob on a fresh database of ``backend``."""
-    data_dir = tmp / f"storm-{backend.lower()}"
-    data_dir.mkdir()
-    schema = servers.new_schema(pg_url) if backend != "SQLite" else None
-    url = pg_url if schema else f"sqlite:///{data_dir / 'mirox.sqlite3'}"
-    env = servers.app_env(
-        schema, new_key_text(), hashing={}, MIROX_DATA_DIR=str(data_dir), MIROX_MAX_CONNECTIONS=str(in_flight + 50)
-    )
-    try:
+
+    def accounts(url: str, schema: str | None, env: dict[str, str]) -> None:
         for name in ("alice", "bob"):
             servers.run_cli("--database-url", url, "user", "add", name, env=env, stdin=PASSWORD + "\n")
-        running = servers.start_server(f"storm-{backend.lower()}", ["--database-url", url], env, tmp)
-        try:
-            running.wait_ready(timeout=60)
-            yield running
-        finally:
-            running.stop()
-    finally:
-        if schema:
-            servers.drop_schema(pg_url, schema)
+
+    name = f"storm-{backend.lower()}"
+    with server_on_new_database(
+        backend, name, tmp, pg_url, new_key_text(), accounts, MIROX_MAX_CONNECTIONS=str(in_flight + 50)
+    ) as running:
+        yield running
 
 
 def sign_in(client: httpx.Client, name: str) -> httpx.Response:
