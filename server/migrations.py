@@ -24,6 +24,7 @@ V1_USER_COLUMNS = ("id", "username", "username_key", "password_hash", "created_a
 V2_USER_COLUMNS = ("totp_secret_sealed", "totp_enabled_at", "totp_last_step", "backup_code_hash")
 V4_USER_COLUMNS = ("notices_seen_seq", "flagged_at")
 V2_EVENT_COLUMNS = ("id", "user_id", "kind", "at", "ip", "device")
+V6_DEVICE_COLUMNS = ("id", "token_hash", "user_id", "created_at", "expires_at")
 V3_INDEX_NAMES = frozenset(index.name for index in tables.LOOKUP_INDEXES)
 LATER_INDEX_NAMES = V3_INDEX_NAMES | {index.name for index in tables.AUDIT_INDEXES}
 
@@ -54,6 +55,15 @@ def _security_events_v2() -> Table:
         "user_id", Integer, ForeignKey(tables.users.c.id, ondelete="CASCADE"), nullable=False, index=True
     )
     return Table("security_events", MetaData(), *columns)
+
+
+def _devices_v6() -> Table:
+    """The devices table as release 6 created it (before labels and last use)."""
+    columns = [column._copy() for column in tables.devices.c if column.name in V6_DEVICE_COLUMNS]
+    columns[2] = Column(
+        "user_id", Integer, ForeignKey(tables.users.c.id, ondelete="CASCADE"), nullable=False, index=True
+    )
+    return Table("devices", MetaData(), *columns)
 
 
 async def _v1_foundation(db: Database, dialect: Dialect) -> None:
@@ -147,7 +157,7 @@ async def _v5_groups_and_policy(db: Database, dialect: Dialect) -> None:
 
 async def _v6_devices(db: Database, dialect: Dialect) -> None:
     """Device cookies: the browsers that signed in to an account before."""
-    await _create(db, tables.devices)
+    await _create(db, _devices_v6())
 
 
 async def _v7_submissions(db: Database, dialect: Dialect) -> None:
@@ -163,6 +173,23 @@ async def _v8_security_keys(db: Database, dialect: Dialect) -> None:
         await _create(db, table)
 
 
+async def _v9_device_labels(db: Database, dialect: Dialect) -> None:
+    """Remembered browsers: each device's browser and system, and when it last signed in.
+
+    Devices remembered before have no User-Agent kept: "Unknown browser", last used when remembered.
+    """
+    label = tables.devices.c.label
+    await db.execute(
+        text(
+            f"ALTER TABLE devices ADD COLUMN label {label.type.compile(dialect=dialect)}"
+            f" NOT NULL DEFAULT '{tables.UNKNOWN_BROWSER}'"
+        )
+    )
+    last_used = tables.devices.c.last_used_at
+    await db.execute(text(f"ALTER TABLE devices ADD COLUMN last_used_at {last_used.type.compile(dialect=dialect)}"))
+    await db.execute(update(tables.devices).values(last_used_at=tables.devices.c.created_at))
+
+
 STEPS: tuple[Step, ...] = (
     _v1_foundation,
     _v2_two_factor,
@@ -172,6 +199,7 @@ STEPS: tuple[Step, ...] = (
     _v6_devices,
     _v7_submissions,
     _v8_security_keys,
+    _v9_device_labels,
 )
 LATEST = len(STEPS)
 

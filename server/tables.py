@@ -8,6 +8,9 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, Stri
 
 metadata = MetaData()
 
+UNKNOWN_BROWSER = "Unknown browser"
+"""The label of a remembered browser stored before labels were (schema version 9)."""
+
 
 def _seconds(name: str, *, nullable: bool = False) -> Column[float]:
     """A point in time: Unix seconds."""
@@ -90,6 +93,10 @@ devices = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     _seconds("created_at"),
     _seconds("expires_at"),
+    # What Remembered browsers shows (schema version 9): the browser and system that signed in,
+    # and when the device last completed a sign-in (written once per sign-in, not per request).
+    Column("label", String(120), nullable=False, server_default=UNKNOWN_BROWSER),
+    _seconds("last_used_at", nullable=True),
 )
 
 enrollments = Table(

@@ -217,7 +217,7 @@ async def test_user_unlock_clears_a_remembered_browsers_delay_too(environment, m
     async with open_services(environment) as svc:
         alice = await store.get_user_by_key(svc.db, "alice")
         now = svc.clock()
-        await device_store.remember(svc.db, alice.id, "d" * 64, now, now + 3600)
+        await device_store.remember(svc.db, alice.id, "d" * 64, "Firefox 121 on Linux", now, now + 3600)
         device = await device_store.recognized(svc.db, alice.id, "d" * 64, now)
         for _ in range(8):
             await store.claim_attempt(svc.db, f"password:device:{device}", now, Policy(5, 60.0, 300.0))

@@ -7,7 +7,7 @@ import pytest
 from databases import Database
 from sqlalchemy import column, insert, table, text
 
-from server import audit_store, migrations, store
+from server import audit_store, device_store, migrations, store
 from server.auth import audit_chain
 from server.auth.tokens import token_hash
 from server.db import close_database, open_database, schema_version, upgrade_schema
@@ -208,3 +208,27 @@ async def test_the_audit_trail_version_chains_the_activity_rows_already_there(da
     head, records = await audit_store.audit_snapshot(db)
     assert head[0] == 3 and audit_chain.verify(records, head) is None
     assert [e.kind for e in await store.recent_events(db, 1)] == ["signin", "signin.failed_code", "signin"]
+
+
+async def test_version_9_labels_the_devices_remembered_before(db):
+    """A device remembered at version 8 reads "Unknown browser", last used when remembered; new ones get a label."""
+    await migrations.upgrade(db, target=8)
+    assert await column_names(db, "devices") == set(migrations.V6_DEVICE_COLUMNS)
+    await db.execute(
+        insert(table("users", *(column(name) for name in migrations.V1_USER_COLUMNS[1:]))).values(
+            username="Alice", username_key="alice", password_hash="$argon2id$old", created_at=NOW
+        )
+    )
+    old_device = table("devices", *(column(name) for name in migrations.V6_DEVICE_COLUMNS[1:]))
+    await db.execute(insert(old_device).values(token_hash="a" * 64, user_id=1, created_at=NOW, expires_at=NOW + 86400))
+
+    assert await migrations.upgrade(db) == 8
+    (device,) = await device_store.listed(db, 1, NOW + 60)
+    assert (device.label, device.created_at, device.last_used_at) == ("Unknown browser", NOW, NOW)
+    await device_store.remember(db, 1, "b" * 64, "Firefox 121 on Linux", NOW + 120, NOW + 86400)
+    assert await device_store.used(db, 1, "a" * 64, "Chrome 120 on Windows 10", NOW + 180)
+    listed = await device_store.listed(db, 1, NOW + 240)
+    assert [(d.label, d.last_used_at) for d in listed] == [
+        ("Chrome 120 on Windows 10", NOW + 180),
+        ("Firefox 121 on Linux", NOW + 120),
+    ]

@@ -8,6 +8,7 @@ account's, which a guesser keeps closed. It skips neither the password nor the s
 from server import audit, device_store, store
 from server.audit import CONSOLE
 from server.auth import device_cookie
+from server.auth.devices import summarize_user_agent
 from server.auth.tokens import token_hash
 from server.services import Client, Services
 
@@ -23,12 +24,20 @@ async def recognize(svc: Services, user: store.User | None, cookie: str | None) 
 
 
 async def remember(svc: Services, user: store.User, client: Client) -> str | None:
-    """After a completed sign-in: a new device cookie value, or None when the browser's own is still live."""
-    if await recognize(svc, user, client.device) is not None:
+    """After a completed sign-in: a new device cookie value, or None when the browser's own is still live
+    (then its label and last use are updated: once per sign-in, not per request)."""
+    now = svc.clock()
+    label = summarize_user_agent(client.user_agent)
+    parsed = device_cookie.read(svc.device_key, client.device)
+    if (
+        parsed is not None
+        and parsed[0] == user.id
+        and await device_store.used(svc.db, user.id, token_hash(parsed[1]), label, now)
+    ):
         return None
     value, token = device_cookie.issue(svc.device_key, user.id)
-    now = svc.clock()
-    await device_store.remember(svc.db, user.id, token_hash(token), now, now + svc.settings.device_cookie_lifetime)
+    expires_at = now + svc.settings.device_cookie_lifetime
+    await device_store.remember(svc.db, user.id, token_hash(token), label, now, expires_at)
     return value
 
 
