@@ -174,6 +174,12 @@ MESSAGES: dict[str, str] = {
     "sessions.signed_out_others": "All your other sessions are signed out.",
     "sessions.none_other": "There are no other sessions to sign out.",
     "sessions.not_found": "That session has already ended.",
+    # remembered browsers
+    "browsers.forgotten_one": "That browser is forgotten: it signs in like a new browser from now on.",
+    "browsers.forgotten_this": "This browser is forgotten: it signs in like a new browser from now on.",
+    "browsers.forgotten_others": "All other browsers are forgotten.",
+    "browsers.none_other": "There are no other remembered browsers to forget.",
+    "browsers.not_found": "That browser is not remembered (any more).",
     # change password
     "password.current_wrong": "Your current password is not correct.",
     "password.is_username": "Choose a password that is not your username.",
@@ -254,6 +260,7 @@ EVENTS: dict[str, str] = {
     "admin.user_unlock": "Failed-attempt delays cleared by an administrator",
     "admin.user_signout": "Signed out everywhere by an administrator",
     "devices.forgotten": "Browsers that signed in before are no longer remembered",
+    "device.forgotten": "Remembered browser forgotten",
     "key.added": "Security key added",
     "key.removed": "Security key removed",
     "key.failed": "Security key refused",

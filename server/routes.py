@@ -15,6 +15,7 @@ from server.handlers import (
     policy,
     profile,
     reauth,
+    remembered_browsers,
     security_keys,
     sessions,
     signin,
@@ -140,6 +141,15 @@ def routes() -> list[BaseRoute]:
         route("/profile/keys/remove", security_keys.remove_submit, "key_remove", KEY_ACTION, POST),
         route("/sessions/{session_id:id}/signout", sessions.signout_session, "session_signout", USER, POST),
         route("/sessions/signout-others", sessions.signout_others, "sessions_signout_others", FRESH, POST),
+        # Forgetting a remembered browser gives up a privilege: no password prompt (CSRF and the account scope still).
+        route("/profile/browsers/{device_id:id}/forget", remembered_browsers.forget, "browser_forget", USER, POST),
+        route(
+            "/profile/browsers/forget-others",
+            remembered_browsers.forget_others,
+            "browsers_forget_others",
+            USER,
+            POST,
+        ),
         route("/notices/that-was-me", notices.acknowledge, "notices_acknowledge", USER, POST),
         route("/notices/not-me", notices.disown, "notices_disown", USER, POST),
         # The current password in the form is this action's fresh re-authentication (throttled like sign-in).

@@ -1,16 +1,16 @@
 """What several handlers share: closing a dialog with the Profile page updated, the contexts of
-the Security card, the session list and the activity list, the preconditions the route table
-declares, and how a flow's outcome reads to the user."""
+the Security card, the session list, the remembered browsers and the activity list, the
+preconditions the route table declares, and how a flow's outcome reads to the user."""
 
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.flows import account, security_keys
+from server.flows import account, remembered_browsers, security_keys
 from server.flows.outcomes import Status
 from server.messages import EVENTS, MESSAGES
-from server.web import error_page, href, is_htmx, redirect, render, services
+from server.web import client_of, error_page, href, is_htmx, redirect, render, services
 
 OFFER_AFTER = frozenset({"card.enabled", "card.disabled", "card.backup_used"})
 
@@ -73,6 +73,15 @@ async def sessions_context(request: Request, notice: str | None = None) -> dict[
         "sessions": await account.sessions_of(svc, request.state.user),
         "this_session_id": request.state.session.id,
         "sessions_notice": notice,
+    }
+
+
+async def browsers_context(request: Request, notice: str | None = None) -> dict[str, Any]:
+    """What the Remembered browsers partial needs (the device cookie says which one is this browser)."""
+    svc = services(request)
+    return {
+        "browsers": await remembered_browsers.listed(svc, request.state.user, client_of(request).device),
+        "browsers_notice": notice,
     }
 
 

@@ -1,4 +1,4 @@
-"""The home page and the Profile page (account, Security card, sessions, activity)."""
+"""The home page and the Profile page (account, Security card, sessions, remembered browsers, activity)."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.flows import account, notices
-from server.handlers.common import OFFER_AFTER, activity_context, keys_context, sessions_context
+from server.handlers.common import OFFER_AFTER, activity_context, browsers_context, keys_context, sessions_context
 from server.web import is_htmx, render, services
 
 
@@ -22,7 +22,7 @@ async def home(request: Request) -> Response:
 
 
 async def profile(request: Request) -> Response:
-    """Account details, the Security card, sessions and recent security activity.
+    """Account details, the Security card, sessions, remembered browsers and recent security activity.
 
     htmx gets the Security card alone (to refresh it in place), with its lasting notice
     only: one-time notices stay for the full page.
@@ -36,7 +36,8 @@ async def profile(request: Request) -> Response:
     session_notice = notice if notice and notice.startswith("sessions.") else None
     notices_answer = notice if notice and notice.startswith("notice.") else None
     keys_notice = notice if notice and notice.startswith("keys.") else None
-    card_notice = (None if session_notice or notices_answer or keys_notice else notice) or standing
+    browsers_notice = notice if notice and notice.startswith("browsers.") else None
+    card_notice = (None if session_notice or notices_answer or keys_notice or browsers_notice else notice) or standing
     listed = await sessions_context(request, session_notice)
     context = {
         "user": request.state.user,  # read by the session lookup of this request
@@ -44,6 +45,7 @@ async def profile(request: Request) -> Response:
         "offer_signout": card_notice in OFFER_AFTER and len(listed["sessions"]) > 1,
         **listed,
         **await keys_context(request, keys_notice),
+        **await browsers_context(request, browsers_notice),
         **await activity_context(request),
         **await notices_context(request),
         "notices_answer": notices_answer,
