@@ -9,7 +9,7 @@ from typing import Any
 from server import audit, audit_store, store
 from server.cli_parsing import command, command_group
 from server.cli_policy import when
-from server.flows import account, admin_accounts, known_devices, two_factor
+from server.flows import account, admin_accounts, known_devices, remembered_browsers, two_factor
 from server.flows.account import username_key
 from server.messages import EVENTS, message
 from server.services import Services, open_services
@@ -26,7 +26,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "python run.py user list",
         "python run.py user list --json | jq '.[] | select(.requirement == \"overdue\")'",
     ),
-    "show": ("show one account and its recent security activity", "python run.py user show alice"),
+    "show": (
+        "show one account, its remembered browsers and its recent security activity",
+        "python run.py user show alice",
+    ),
     "disable": ("disable an account and end its sessions", "python run.py user disable alice"),
     "enable": ("enable a disabled account again", "python run.py user enable alice"),
     "set-password": (
@@ -167,6 +170,15 @@ async def _list(svc: Services, as_json: bool) -> int:
     return 0
 
 
+async def _browsers(svc: Services, user: store.User) -> list[str]:
+    """The account's remembered browsers: how many, then one a line (the person forgets them on Profile)."""
+    browsers = await remembered_browsers.listed(svc, user)
+    lines = [f"Browsers:      {len(browsers)} remembered"]
+    for b in browsers:
+        lines.append(f"  {b.label}  (id {b.id}, since {when(b.remembered_at)}, last used {when(b.last_used_at)})")
+    return lines
+
+
 async def _describe(svc: Services, user: store.User) -> str:
     """``user show``: the account, one fact a line, then its recent security activity."""
     (view,) = await admin_accounts.overview(svc, user)
@@ -182,6 +194,7 @@ async def _describe(svc: Services, user: store.User) -> str:
         f"Last sign-in:  {cells['LAST SIGN-IN']}",
         f"Locked until:  {cells['LOCKED UNTIL']}",
         f"Sessions:      {cells['SESSIONS']}",
+        *await _browsers(svc, user),
     ]
     if view.flagged_at:
         lines.append(f"FLAGGED:       reported a security notice as not theirs at {when(view.flagged_at)}")

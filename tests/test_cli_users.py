@@ -90,6 +90,22 @@ async def test_user_show_with_recent_activity(environment, monkeypatch, capsys):
     assert "Added to a group by an administrator" in shown and "Account created by an administrator" in shown
 
 
+async def test_user_show_lists_the_remembered_browsers(environment, monkeypatch, capsys):
+    """``user show`` counts the account's remembered browsers and lists each with its label and times."""
+    from server import device_store
+
+    await add(monkeypatch, "alice")
+    async with open_services(environment) as svc:
+        alice = await store.get_user_by_key(svc.db, "alice")
+        now = svc.clock()
+        await device_store.remember(svc.db, alice.id, "d" * 64, "Firefox 121 on Linux", now, now + 3600)
+    capsys.readouterr()
+    assert await run(monkeypatch, "user", "show", "alice") == 0
+    shown = capsys.readouterr().out
+    assert "Browsers:      1 remembered" in shown
+    assert "  Firefox 121 on Linux  (id " in shown and "last used " in shown and "d" * 64 not in shown
+
+
 async def test_user_enable_undoes_disable(environment, monkeypatch, capsys):
     """``user enable`` lets a disabled account sign in again, and says when there was nothing to do."""
     await add(monkeypatch, "alice")
