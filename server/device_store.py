@@ -20,14 +20,20 @@ class Device:
     last_used_at: float
 
 
-async def remember(db: Database, user_id: int, token_hash: str, label: str, now: float, expires_at: float) -> None:
-    """Store a new device of the account (only its token's hash); drop the account's expired ones."""
+async def remember(db: Database, user_id: int, token_hash: str, label: str, now: float, expires_at: float) -> int:
+    """Store a new device of the account (only its token's hash); drop the account's expired ones. Its id.
+
+    SQLite gives a new row the id after the highest one left: a device forgotten last may pass its id on.
+    """
     await db.execute(delete(devices).where(devices.c.user_id == user_id, devices.c.expires_at <= now))
-    await db.execute(
-        insert(db, devices).values(
+    device_id = await db.fetch_val(
+        insert(db, devices)
+        .values(
             user_id=user_id, token_hash=token_hash, label=label, created_at=now, last_used_at=now, expires_at=expires_at
         )
+        .returning(devices.c.id)
     )
+    return int(device_id)
 
 
 async def recognized(db: Database, user_id: int, token_hash: str, now: float) -> int | None:

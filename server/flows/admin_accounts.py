@@ -36,7 +36,7 @@ class AccountView:
 async def _counter_keys(svc: Services, user: store.User) -> list[str]:
     """The failure counters of the account itself and of its remembered browsers (an address's
     counter is no one account's)."""
-    devices = [f"password:device:{device}" for device in await store_accounts.device_ids(svc.db, user.id)]
+    devices = [throttling.DEVICE_KEY.format(device) for device in await store_accounts.device_ids(svc.db, user.id)]
     return [
         f"password:account:{username_key(user.username)[:64]}",
         throttling.SECOND_FACTOR_KEY.format(user.id),

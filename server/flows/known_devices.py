@@ -5,11 +5,12 @@ hashing queue's known lane and counts its failed passwords on its own counter, n
 account's, which a guesser keeps closed. It skips neither the password nor the second factor.
 """
 
-from server import audit, device_store, store
+from server import audit, device_store, store, store_accounts
 from server.audit import CONSOLE
 from server.auth import device_cookie
 from server.auth.devices import summarize_user_agent
 from server.auth.tokens import token_hash
+from server.flows import throttling
 from server.services import Client, Services
 
 
@@ -37,7 +38,9 @@ async def remember(svc: Services, user: store.User, client: Client) -> str | Non
         return None
     value, token = device_cookie.issue(svc.device_key, user.id)
     expires_at = now + svc.settings.device_cookie_lifetime
-    await device_store.remember(svc.db, user.id, token_hash(token), label, now, expires_at)
+    device_id = await device_store.remember(svc.db, user.id, token_hash(token), label, now, expires_at)
+    # A reused id (a forgotten device's) must not bring that device's failures with it.
+    await store_accounts.clear_counters(svc.db, [throttling.DEVICE_KEY.format(device_id)])
     return value
 
 

@@ -12,6 +12,8 @@ from server.services import Client, Services
 from server.store import User
 
 ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
+DEVICE_KEY = "password:device:{}"
+"""The password counter of a remembered browser, by its device id."""
 
 
 def password_policies(svc: Services) -> tuple[Policy, Policy]:
@@ -34,7 +36,7 @@ def password_keys(svc: Services, username_key: str, client: Client, device_id: i
     holds; no account has a key over 64 characters, so such a name counts as its first 64.
     """
     account_policy, address_policy = password_policies(svc)
-    account_key = f"password:account:{username_key[:64]}" if device_id is None else f"password:device:{device_id}"
+    account_key = f"password:account:{username_key[:64]}" if device_id is None else DEVICE_KEY.format(device_id)
     return (f"password:address:{address_bucket(client.ip)}", address_policy), (account_key, account_policy)
 
 

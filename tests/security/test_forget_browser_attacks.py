@@ -128,3 +128,25 @@ async def test_forget_needs_a_signed_in_account(app, svc):
         response = await stranger.post(f"/profile/browsers/{device.id}/forget", data={"csrf_token": token})
     assert response.status_code in (303, 403)
     assert await device_count(svc) == 1
+
+
+async def test_a_forgotten_browsers_delay_does_not_pass_to_the_next_browser_remembered(app, client, svc, settings):
+    """The failures a forgotten browser counted on its own counter are not inherited by a browser remembered later."""
+    await add_user(svc)
+    await add_user(svc, "bob")
+    await sign_in(client)
+    async with browser(app, ip="192.0.2.60") as typist:
+        assert (await sign_in(typist)).status_code == 303
+        await post(typist, "/signout", page=PROFILE)
+        statuses = [
+            await signs_in(typist, password="wrong password!") for _ in range(settings.password_free_attempts + 1)
+        ]
+        assert statuses[-1] == 429, "the typist's own counter is closed"
+    page = (await client.get(PROFILE)).text
+    this_one = re.search(r'<li class="remembered current">.*?</li>', page, re.S).group(0)
+    (typists,) = [p for p in forget_paths(page) if p not in this_one]
+    assert (await post(client, typists)).status_code == 303
+    async with browser(app, ip="192.0.2.61") as bobs:
+        assert (await sign_in(bobs, "bob")).status_code == 303
+        await post(bobs, "/signout", page=PROFILE)
+        assert await signs_in(bobs, "bob") == 303, "bob's new browser starts with a clean counter"
