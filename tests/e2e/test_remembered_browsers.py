@@ -13,7 +13,9 @@ from tests.e2e.helpers import expect_status, open_profile, sign_in
 pytestmark = pytest.mark.browser
 
 THIS_BROWSER = re.compile(r"^Forget .+ \(this browser\)$")
-OTHER_BROWSER = re.compile(r"^Forget .+, remembered since .+[^)]$")  # the same browser and system: told apart by "remembered since"
+OTHER_BROWSER = re.compile(
+    r"^Forget .+, remembered since .+[^)]$"
+)  # the same browser and system: told apart by "remembered since"
 
 
 def browsers_card(page: Page) -> Locator:

@@ -32,7 +32,13 @@ from tests.utils import (
 SETUP = "/profile/2fa/required"
 TEN_MINUTES = 10 / (24 * 60)  # in days
 USER_ROUTES = [r for r in routes() if isinstance(r, GuardedRoute) and r.rule.access is Access.USER]
-PARAMS = {"enrollment": "0123456789abcdef", "step": "scan", "session_id": "1", "submission": "0123456789abcdef"}
+PARAMS = {
+    "enrollment": "0123456789abcdef",
+    "step": "scan",
+    "session_id": "1",
+    "device_id": "1",
+    "submission": "0123456789abcdef",
+}
 
 
 def banner(html: str) -> str | None:

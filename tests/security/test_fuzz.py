@@ -13,7 +13,8 @@ Oracle, per request: status below 500, no error page or traceback in the body, r
 this site, 413 exactly when the body is over the limit; without a valid token the answer is a
 refusal and only a session's last-seen time may change; with one, the database changes only as
 ``unexplained_changes`` allows (the fuzzer knows no password, code or backup code, so no account
-changes, no session starts, and sessions end only through the sign-out routes).
+changes, no session starts, sessions end only through the sign-out routes, and remembered browsers
+are forgotten only through Forget, each the signed-in user's own).
 
 How Hypothesis drives the async app: each test is an ordinary async test that builds its state
 once with the fixtures; it then runs a Hypothesis ``@given`` function in a worker thread
@@ -117,6 +118,8 @@ class Placeholder(enum.Enum):
     VICTIM_SESSION = "another user's session id"
     OWN_ENROLLMENT = "this user's open enrollment id"
     VICTIM_ENROLLMENT = "another user's open enrollment id"
+    OWN_DEVICE = "the id of one of this user's remembered browsers"
+    VICTIM_DEVICE = "the id of another user's remembered browser"
 
 
 Value = str | Placeholder
@@ -245,6 +248,7 @@ def param_values(route: Route) -> st.SearchStrategy[tuple[Value, ...]]:
     real = {
         "session_id": [Placeholder.CURRENT_SESSION, Placeholder.OWN_OTHER_SESSION, Placeholder.VICTIM_SESSION],
         "enrollment": [Placeholder.OWN_ENROLLMENT, Placeholder.VICTIM_ENROLLMENT],
+        "device_id": [Placeholder.OWN_DEVICE, Placeholder.VICTIM_DEVICE],
     }
     long = st.builds(
         lambda char, n: char * n, st.sampled_from(["a", "9", "/", "%", "\x00"]), st.sampled_from([300, 8000])
@@ -440,6 +444,7 @@ def resolve(value: Value, world: World, before: Snapshot) -> str:
     session = world.current(before, "sessions")
     own = [r for r in before["sessions"].values() if r["user_id"] == world.user_id]
     enrollments = before["enrollments"].values()
+    devices = before["devices"].values()
     found: dict[Placeholder, object] = {
         Placeholder.CSRF: world.token,
         Placeholder.OTHER_CSRF: world.victim_token,
@@ -449,6 +454,8 @@ def resolve(value: Value, world: World, before: Snapshot) -> str:
         Placeholder.VICTIM_SESSION: next((r["id"] for r in before["sessions"].values() if r["ip"] == VICTIM_IP), None),
         Placeholder.OWN_ENROLLMENT: next((r["id"] for r in enrollments if r["user_id"] == world.user_id), None),
         Placeholder.VICTIM_ENROLLMENT: next((r["id"] for r in enrollments if r["user_id"] != world.user_id), None),
+        Placeholder.OWN_DEVICE: next((r["id"] for r in devices if r["user_id"] == world.user_id), None),
+        Placeholder.VICTIM_DEVICE: next((r["id"] for r in devices if r["user_id"] != world.user_id), None),
     }
     real = found[value]
     return "404" if real is None else str(real)
@@ -581,6 +588,11 @@ def unexplained_changes(before: Snapshot, after: Snapshot, sent: Sent, world: Wo
                     continue
             if table == "pending_signins" and sent.proven and sent.route == "cancel_signin" and row == pending:
                 continue
+            forgotten = sent.route == "browsers_forget_others" or (
+                sent.route == "browser_forget" and str(row["id"]) == sent.path_id
+            )
+            if table == "devices" and sent.proven and forgotten and row["user_id"] == world.user_id:
+                continue
             if table in ("throttle", "key_challenges") and sent.proven:
                 continue
             if table == "enrollments" and (
@@ -640,7 +652,8 @@ async def send(spec: Spec, world: World, clock: FakeClock) -> None:
         assert target.startswith("/") and not target.startswith("//") and "\\" not in target, context
     after = await keyed_snapshot(svc)
     name, params = (routed[0].name, routed[1]) if routed else ("", {})
-    problems = unexplained_changes(before, after, Sent(name, proven, str(params.get("session_id"))), world)
+    path_id = str(params.get("session_id", params.get("device_id")))
+    problems = unexplained_changes(before, after, Sent(name, proven, path_id), world)
     assert not problems, (context, problems)
     world.snapshot = None if await world.repair(after) else after
 
