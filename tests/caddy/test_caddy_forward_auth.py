@@ -49,6 +49,16 @@ async def test_signing_out_in_mirox_closes_the_app_on_the_next_request(caddy_sta
         await to_signin(b, caddy_stack, "/")
 
 
+async def test_an_upload_reaches_the_app_whole_and_mirox_is_not_sent_it(caddy_stack):
+    """A signed-in POST of 1 MB (far over Mirox's own body limit): the app receives every byte."""
+    caddy_stack.add_user("uli")
+    async with caddy_stack.browser() as b:
+        await _signed_in(b, caddy_stack, "uli")
+        response = await b.post(caddy_stack.app_url + "/upload", content=b"x" * 1_000_000)
+        assert response.status_code == 200
+        assert '<p id="body">1000000 bytes</p>' in response.text
+
+
 async def test_an_account_outside_the_apps_group_is_sent_to_the_403_page(caddy_stack):
     """Signed in but not in ``operators``: a redirect to Mirox's group page, which answers 403 and says why."""
     caddy_stack.add_user("vic", group=None)
