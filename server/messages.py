@@ -131,6 +131,8 @@ MESSAGES: dict[str, str] = {
     "key.cancelled": "The security key did not answer (cancelled or timed out). Try again.",
     "keys.added": "Security key added. At sign-in you can now touch it instead of typing a code.",
     "keys.removed": "Security key removed. It no longer signs in to this account.",
+    "keys.confirmed_add": "Password confirmed. Click Add security key again.",
+    "keys.confirmed_remove": "Password confirmed. Click Remove again.",
     "keys.first": "Two-factor authentication is on with your security key. Save your backup code now.",
     "keys.unavailable_unset": (
         "Security keys are not available: the administrator has not set the public address of this server (MIROX_PUBLIC_URL)."

@@ -65,8 +65,10 @@ SETUP = Rule(USER, while_overdue=True)
 # Adding and removing a security key: the password within the window (after it, the Security keys
 # section: the key's ceremony starts again), then a current second factor (the flow asks for it).
 KEY_ACTION = Rule(USER, fresh=True, resume="security_keys")
-# Adding a key is a way to meet the policy too: the setup page offers it to an overdue account.
+# Adding a key is a way to meet the policy too: the setup page offers it to an overdue account
+# (and its section, where Add continues after the password: on that page, for such an account).
 KEY_SETUP = Rule(USER, fresh=True, resume="security_keys", while_overdue=True)
+KEY_SECTION = Rule(USER, fresh=True, while_overdue=True)
 
 
 def form(path: str, page: Endpoint, submit: Endpoint, name: str, access: Access) -> list[Route]:
@@ -133,7 +135,7 @@ def routes() -> list[BaseRoute]:
         *code_action("/profile/2fa/check", "check", "check_2fa", fresh=False),
         *code_action("/profile/2fa/backup-code", "backup", "new_backup_code", fresh=True),
         *code_action("/profile/2fa/disable", "disable", "disable_2fa", fresh=True, precondition=disable_allowed),
-        route("/profile/keys", security_keys.section, "security_keys", FRESH),
+        route("/profile/keys", security_keys.section, "security_keys", KEY_SECTION),
         route("/profile/keys/options", security_keys.add_options, "key_options", KEY_SETUP, POST),
         # Only a challenge (for Remove, Check 2FA, New Backup Codes, Disable): the actions are what is guarded.
         route("/profile/keys/confirm-options", security_keys.confirm_options, "key_confirm_options", USER, POST),

@@ -391,14 +391,19 @@ async def settle_attempts(db: Database, account_key: str, address_key: str) -> N
         )
         count = 0 if row is None else int(row["failures"])
         await clear_attempts(db, account_key)
-        await db.execute(
-            update(throttle)
-            .where(throttle.c.key == address_key)
-            .values(
-                failures=case((throttle.c.failures > count, throttle.c.failures - count), else_=0),
-                next_allowed_at=0.0,
-            )
+        await forgive_attempts(db, address_key, count)
+
+
+async def forgive_attempts(db: Database, key: str, count: int) -> None:
+    """Take ``count`` attempts off ``key``'s counter (never below zero) and lift its wait."""
+    await db.execute(
+        update(throttle)
+        .where(throttle.c.key == key)
+        .values(
+            failures=case((throttle.c.failures > count, throttle.c.failures - count), else_=0),
+            next_allowed_at=0.0,
         )
+    )
 
 
 # ---- pending sign-ins (password accepted, second factor outstanding) ---------------

@@ -131,13 +131,43 @@
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
     fetchOptions(form).then(function (options) {
-      return options ? ceremony(form, options).then(function () { form.submit(); }) : form.submit();
+      if (options) return ceremony(form, options).then(function () { form.submit(); });
+      rememberName(form);
+      form.submit();
     }).catch(function (error) {
       var domError = error && error.name && error.name !== "Error";
       showError(form, domError || !error.message ? cancelled : error.message);
       if (button) button.disabled = false;
     });
   });
+
+  // Add security key with a stale session goes through the password prompt and back to the section,
+  // which then says to click Add again (its own click: Safari's create() needs a user gesture). The
+  // name typed before the prompt is kept for that click, in this tab only.
+  var NAME_KEPT = "mirox-key-name";
+
+  function rememberName(form) {
+    if (form.getAttribute("data-key-form") !== "add" || !form.elements.name) return;
+    try {
+      sessionStorage.setItem(NAME_KEPT, form.elements.name.value);
+    } catch (storageOff) {
+      return;  // no storage (a privacy setting): the name is typed again
+    }
+  }
+
+  function restoreName() {
+    var form = document.querySelector('form[data-key-form="add"]');
+    if (!form) return;  // the password prompt's own page: keep the name for the page after it
+    var name = null;
+    try {
+      name = sessionStorage.getItem(NAME_KEPT);
+      sessionStorage.removeItem(NAME_KEPT);
+    } catch (storageOff) {
+      return;
+    }
+    if (name === null || !document.querySelector("[data-key-resumed]")) return;
+    form.elements.name.value = name;
+  }
 
   // "Use security key" in a code prompt (Check 2FA, New Backup Codes, Disable): a touch of a
   // registered key goes into the prompt's form, which is then submitted as usual (htmx or not).
@@ -178,7 +208,12 @@
     });
   }
 
+  function start() {
+    reveal();
+    restoreName();
+  }
+
   document.addEventListener("htmx:after:swap", reveal);  // the section comes back in place after Enable or Disable
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reveal);
-  else reveal();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

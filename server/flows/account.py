@@ -123,7 +123,7 @@ async def reauthenticate(
     ticket = hashing.ticket(client, key, known=device_id is not None)
     try:
         svc.hash_queue.check(ticket)  # busy before the attempt is counted
-        refused = await throttling.claim_password_attempt(svc, keys, now, event="reauth", user=user, client=client)
+        refused = await throttling.claim_attempt(svc, keys, now, event="reauth", user=user, client=client)
         if refused is not None:
             return refused
         ok, _ = await hashing.verify(svc, ticket, user.password_hash, password)

@@ -11,7 +11,7 @@ from typing import Any
 from server import keys_store, store
 from server.auth import security_keys as mechanism
 from server.auth.tokens import token_hash
-from server.flows import signin
+from server.flows import signin, throttling
 from server.flows.outcomes import Outcome, Status
 from server.flows.security_keys import issue, relying_party, verify_key
 from server.services import Client, Services
@@ -93,13 +93,23 @@ async def passkey_options(svc: Services, browser: str) -> dict[str, Any] | Outco
 
 
 async def complete_with_passkey(svc: Services, browser: str, payload: str, client: Client) -> Outcome:
-    """Password and code in one: a verified key (PIN included) of an enabled account starts a session."""
+    """Password and code in one: a verified key (PIN included) of an enabled account starts a session.
+
+    Every well-formed answer counts on the address's sign-in counter before its signature is
+    checked (one counter with passwords); a success forgives its own attempt.
+    """
     if not passkeys_offered(svc) or not browser:
         return Outcome(Status.UNAVAILABLE)
+    if mechanism.assertion_of(payload) is None:
+        return Outcome(Status.FORMAT)
+    refused = await throttling.claim_passkey_attempt(svc, client, svc.clock())
+    if refused is not None:
+        return refused
     found = await verify_key(svc, payload, "passkey", browser_binding(browser), client, user_verification=True)
     if isinstance(found, Outcome):
         return found
     user = await store.get_user(svc.db, found.user_id)
     if user is None or user.disabled_at is not None or not user.two_factor_on:
         return Outcome(Status.INVALID)
+    await throttling.passkey_accepted(svc, client)
     return await signin.begin_session(svc, user, client, factor="passkey")

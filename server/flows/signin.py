@@ -35,9 +35,7 @@ async def check_password(svc: Services, username: str, password: str, client: Cl
     except hashing.Busy as busy:
         return Outcome(Status.BUSY, wait=await hashing.paced(svc, ticket, busy))
     keys = throttling.password_keys(svc, key, client, device_id)
-    refused = await throttling.claim_password_attempt(
-        svc, keys, now, event="signin.throttled", user=user, client=client
-    )
+    refused = await throttling.claim_attempt(svc, keys, now, event="signin.throttled", user=user, client=client)
     if refused is not None:
         return refused
     usable = user is not None and user.disabled_at is None

@@ -1,6 +1,7 @@
 """Every failure counter of the app: its key, its policy, and claiming and settling attempts.
 
-Passwords count per account and per address (sign-in and the password prompt alike); codes
+Passwords count per account and per address (sign-in and the password prompt alike); passkey
+sign-ins count on the same address counter; codes and key answers at the two-factor step
 (at sign-in and on the Security card) count per account. An attempt is claimed before it is
 checked, so parallel guesses cannot slip past a limit.
 """
@@ -11,7 +12,8 @@ from server.flows.outcomes import Outcome, Status
 from server.services import Client, Services
 from server.store import User
 
-ThrottleKeys = tuple[tuple[str, Policy], tuple[str, Policy]]
+Counter = tuple[str, Policy]
+ThrottleKeys = tuple[Counter, Counter]
 DEVICE_KEY = "password:device:{}"
 """The password counter of a remembered browser, by its device id."""
 
@@ -35,19 +37,34 @@ def password_keys(svc: Services, username_key: str, client: Client, device_id: i
     Case folding can triple a 64-character name ("ﬃ" is "ffi"), past what the counter's key
     holds; no account has a key over 64 characters, so such a name counts as its first 64.
     """
-    account_policy, address_policy = password_policies(svc)
+    account_policy = password_policies(svc)[0]
     account_key = f"password:account:{username_key[:64]}" if device_id is None else DEVICE_KEY.format(device_id)
-    return (f"password:address:{address_bucket(client.ip)}", address_policy), (account_key, account_policy)
+    return address_counter(svc, client), (account_key, account_policy)
 
 
-async def claim_password_attempt(
-    svc: Services, keys: ThrottleKeys, now: float, *, event: str, user: User | None, client: Client
+def address_counter(svc: Services, client: Client) -> Counter:
+    """The one counter of failed sign-ins from the client's network: passwords and passkeys alike.
+
+    One counter, so a guesser cannot double an address's guesses by switching between the two.
+    """
+    return f"password:address:{address_bucket(client.ip)}", password_policies(svc)[1]
+
+
+async def claim_attempt(
+    svc: Services,
+    keys: tuple[Counter, ...],
+    now: float,
+    *,
+    event: str,
+    user: User | None,
+    client: Client,
+    factor: str = "password",
 ) -> Outcome | None:
-    """Count the attempt on both counters: None when it may go ahead, else the refusal with its wait.
+    """Count the attempt on each counter (the address's first): None when it may go ahead, else the refusal with its wait.
 
     A refusal by the address counter says so (``ADDRESS_THROTTLED``): everyone behind one NAT or
     terminal server shares it, so its message must not blame the person's own account. A refusal
-    is recorded as audit ``event`` (sign-in and the password prompt alike).
+    is recorded as audit ``event`` (sign-in, the password prompt and passkey sign-in alike).
     """
     for index, (throttle_key, policy) in enumerate(keys):
         blocked_until = await store.claim_attempt(svc.db, throttle_key, now, policy)
@@ -60,7 +77,7 @@ async def claim_password_attempt(
                 user=user,
                 client=client,
                 outcome="throttled",
-                factor="password",
+                factor=factor,
                 detail={"wait": refused.wait},
             )
             return refused
@@ -75,6 +92,19 @@ async def password_accepted(svc: Services, keys: ThrottleKeys) -> None:
     """
     (address_key, _), (account_key, _) = keys
     await store.settle_attempts(svc.db, account_key, address_key)
+
+
+async def claim_passkey_attempt(svc: Services, client: Client, now: float) -> Outcome | None:
+    """Count a passkey answer on its address before any signature is checked (None: it may go ahead)."""
+    counter = address_counter(svc, client)
+    return await claim_attempt(
+        svc, (counter,), now, event="signin.throttled", user=None, client=client, factor="passkey"
+    )
+
+
+async def passkey_accepted(svc: Services, client: Client) -> None:
+    """Forgive the address this sign-in's own attempt, and only it (a shared workstation's passkeys never add up)."""
+    await store.forgive_attempts(svc.db, address_counter(svc, client)[0], 1)
 
 
 SECOND_FACTOR_KEY = "second-factor:user:{}"

@@ -23,7 +23,7 @@ async def setup(request: Request) -> Response:
     fresh = not account.needs_reauth(svc, session)
     enrollment = await two_factor.setup_enrollment(svc, user, session) if fresh else None
     context = {"enrollment": enrollment, "step": "scan", "setup_notice": notice, "user": user}
-    context.update(await keys_context(request))
+    context.update(await keys_context(request, notice if notice and notice.startswith("keys.") else None))
     return render(request, "two_factor_setup.html", "two_factor_setup.html", context)
 
 

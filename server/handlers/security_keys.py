@@ -18,9 +18,20 @@ PAYLOAD_LIMIT = 16 * 1024
 """Longer than any key answer the mechanism accepts, so an oversized one is refused, not cut short."""
 
 
+RESUMED = {"key_options": "keys.confirmed_add", "key_add": "keys.confirmed_add", "key_remove": "keys.confirmed_remove"}
+"""What the section says after the password prompt of a key action (the prompt's form names it)."""
+
+
 async def section(request: Request) -> Response:
-    """The Security keys section of the Profile page (where a key action continues after the password)."""
-    return redirect(request, href(request, "profile") + "#security-keys")
+    """The Security keys section of the Profile page (where a key action continues after the password).
+
+    After the prompt (its POST) the section says to click the action again: the key's ceremony
+    needs a click of its own (Safari's ``create()`` wants a user gesture), so it does not start by itself.
+    """
+    if request.method == "POST" and (notice := RESUMED.get(field(await read_form(request), "then", 64))):
+        await account.leave_notice(services(request), request.state.session, notice)
+    page = "two_factor_setup" if request.state.standing.confined else "profile"  # an overdue account's Add is there
+    return redirect(request, href(request, page) + "#security-keys")
 
 
 def _refused_json(outcome: Outcome) -> Response:

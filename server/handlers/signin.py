@@ -210,8 +210,10 @@ async def passkey_submit(request: Request) -> Response:
     next_url = safe_target(request, field(form, "next", 512))
     if result.status is Status.OK and result.token:
         return _signed_in(request, result, next_url)
-    error, status = refusal(result.status, "key")
-    return _signin_page(request, error, status, next_url=next_url)
+    # The address's wait reads as it does at the password: one counter, one message.
+    kind = "signin" if result.status is Status.ADDRESS_THROTTLED else "key"
+    error, status = refusal(result.status, kind)
+    return _signin_page(request, error, status, wait=result.wait, next_url=next_url)
 
 
 async def cancel_signin(request: Request) -> Response:

@@ -7,6 +7,7 @@ dialog; without it the same content is a page of its own.
 
 import json
 import re
+import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyotp
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.conftest import PASSWORD, REPO
+from tests.e2e.conftest import PASSWORD, REPO, Server
 
 SHOTS = REPO / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -27,6 +28,22 @@ BACKUP_CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 CODE_LABEL = "6-digit code from your authenticator app"
 WIZARD = "Set up two-factor authentication"
 STORED = "I have stored this code"
+
+
+def run_sql(server: Server, statement: str, username: str) -> None:
+    """One statement on the server's SQLite database, with ``username`` as its parameter."""
+    with sqlite3.connect(server.data_dir / "mirox.sqlite3") as db:
+        db.execute(statement, (username,))
+
+
+def password_long_ago(server: Server, username: str) -> None:
+    """The account's sessions confirmed the password an hour ago: past the window of fresh actions."""
+    run_sql(
+        server,
+        "UPDATE sessions SET authenticated_at = authenticated_at - 3600 "
+        "WHERE user_id = (SELECT id FROM users WHERE username = ?)",
+        username,
+    )
 
 
 # ---- the authenticator app -------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Issue 14 items 3, 6, 8 and 11: keeping the backup code, reopening Enable, Back and reload without JavaScript."""
 
 import re
-import sqlite3
 
 import pytest
 
@@ -20,6 +19,8 @@ from tests.e2e.helpers import (
     expect_status,
     manual_secret,
     open_profile,
+    password_long_ago,
+    run_sql,
     security_card,
     shown_backup_code,
     sign_in,
@@ -40,11 +41,6 @@ def open_wizard(page: Page, js: bool) -> str:
     wizard = dialog(page, WIZARD, js)
     expect(wizard.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()
     return manual_secret(wizard)
-
-
-def run_sql(server: Server, statement: str, username: str) -> None:
-    with sqlite3.connect(server.data_dir / "mirox.sqlite3") as db:
-        db.execute(statement, (username,))
 
 
 def test_backup_code_is_kept_by_download_and_print(new_context: ContextFactory, user: str, js: bool) -> None:
@@ -151,12 +147,7 @@ def test_back_and_reload_without_javascript(new_context: ContextFactory, server:
     """Without JavaScript Enable and the password prompt end on GET pages: reload keeps the secret, Back posts nothing."""
     page = new_context(js=False).new_page()
     on_profile(page, user)
-    run_sql(
-        server,
-        "UPDATE sessions SET authenticated_at = authenticated_at - 3600 "
-        "WHERE user_id = (SELECT id FROM users WHERE username = ?)",
-        user,
-    )
+    password_long_ago(server, user)
     security_card(page).get_by_role("button", name="Enable", exact=True).click()
     expect(page).to_have_url(re.compile(r"/profile/reauth\?then=enable_2fa$"))
     page.reload()

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ContextFactory, Server
+from tests.e2e.conftest import PASSWORD, ContextFactory, Server
 from tests.e2e.helpers import (
     BACKUP_CODE,
     Shooter,
@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     expect_controls_labelled,
     expect_status,
     open_profile,
+    password_long_ago,
     security_card,
     shown_backup_code,
     sign_in,
@@ -222,3 +223,54 @@ def test_disable_with_a_key_turns_everything_off(key_page: Page, user: str) -> N
     prompt.get_by_role("button", name="Use security key").click()
     expect(security_card(page).get_by_text("Disabled", exact=True)).to_be_visible()
     expect(keys_section(page).get_by_role("listitem")).to_have_count(0)
+
+
+def test_add_after_the_password_prompt_keeps_the_name(key_page: Page, key_server: Server, user: str) -> None:
+    """With a stale password, Add security key asks for it, then the section says to click Add again with the name
+    still typed; that click adds the key under that name."""
+    page = key_page
+    key = VirtualKey(page)
+    signed_in_on_profile(page, user)
+    password_long_ago(key_server, user)
+    add_security_key(page, "Blue key")
+    expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    section = keys_section(page)
+    expect_status(section, "Password confirmed. Click Add security key again.")
+    expect(section.get_by_label("Name of the new key")).to_have_value("Blue key")
+    add = section.get_by_role("button", name="Add security key")
+    assert key.credentials() == []
+    add.click()
+    stored_and_done(page)
+    expect(keys_section(page).get_by_role("heading", name="Blue key")).to_be_visible()
+    assert len(key.credentials()) == 1
+    page.reload()
+    expect(keys_section(page).get_by_label("Name of the new key")).to_have_value("")
+
+
+def test_past_the_deadline_a_key_on_the_setup_page_frees_the_account(key_page: Page, key_server: Server) -> None:
+    """An overdue account (no phone) adds a security key on its setup page, keeps its backup code, then reaches Profile."""
+    page = key_page
+    user = key_server.add_user()
+    group = f"group-{user}"
+    key_server.admin("group", "add", group, user)
+    key_server.admin("policy", "require-2fa", "--groups", group, "--grace-days", "0")
+    try:
+        key = VirtualKey(page)
+        sign_in(page, user)
+        setup = page.get_by_role("region", name="Two-factor authentication is required")
+        expect(setup.get_by_role("alert")).to_contain_text("the time to set it up has passed")
+        page.goto("/profile")
+        expect(page.get_by_role("region", name="Two-factor authentication is required")).to_be_visible()
+        add_security_key(page, "Control room key")
+        expect(page.get_by_role("heading", name="Save your backup code")).to_be_visible()
+        assert BACKUP_CODE.fullmatch(shown_backup_code(page.get_by_role("main")))
+        stored_and_done(page)
+        expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()
+        expect(security_card(page).get_by_text("Enabled", exact=True)).to_be_visible()
+        expect(keys_section(page).get_by_role("heading", name="Control room key")).to_be_visible()
+        expect(page.get_by_role("region", name="Two-factor authentication is required")).to_have_count(0)
+        assert len(key.credentials()) == 1
+    finally:
+        key_server.admin("policy", "off")

@@ -2,10 +2,20 @@
 
 import pytest
 
+from server.flows.security_keys import mechanism
 from server.settings import Settings
 from tests.keys import add_key, with_keys
 from tests.soft_key import SoftKey
-from tests.utils import browser, csrf, event_kinds, session_cookie, shows, sign_out, signed_in_without_two_factor
+from tests.utils import (
+    browser,
+    csrf,
+    event_kinds,
+    session_cookie,
+    shows,
+    sign_out,
+    signed_in_without_two_factor,
+    try_password,
+)
 
 
 @pytest.fixture
@@ -82,3 +92,51 @@ async def test_passkeys_are_off_by_default(app, settings, clock):
         assert "Sign in with a security key" not in page.text
         refused = await b.post("/signin/passkey/options", data={"csrf_token": await csrf(b)})
         assert refused.status_code == 409
+
+
+def address_limit(settings: Settings) -> int:
+    return settings.password_free_attempts * 4
+
+
+async def test_failed_passkey_answers_from_one_address_are_throttled(app, client, svc, settings, clock, monkeypatch):
+    """Failed passkey answers count on the address: past its free attempts the next is refused before any signature check,
+    with the address's wait, while a browser at another address still signs in."""
+    key = await alice_with_passkey(client, svc)
+    stranger = SoftKey(verified=True, user_handle=b"\x01" * 32)
+    async with browser(app, ip="203.0.113.7") as guesser:
+        statuses = [
+            (await passkey_signin(guesser, stranger.get(await passkey_options(guesser)))).status_code
+            for _ in range(address_limit(settings))
+        ]
+        assert statuses == [422] * address_limit(settings)
+        checked = []
+        monkeypatch.setattr(mechanism, "verify_assertion", lambda *a, **k: checked.append(a) or None)
+        refused = await passkey_signin(guesser, key.get(await passkey_options(guesser)))
+        assert refused.status_code == 429 and not session_cookie(guesser) and checked == []
+        wait = int(refused.headers["Retry-After"])
+        assert shows(refused.text, "signin.throttled_address", seconds=wait)
+    monkeypatch.undo()
+    async with browser(app, ip="203.0.113.8") as owner:
+        assert (await passkey_signin(owner, key.get(await passkey_options(owner)))).status_code == 303
+
+
+async def test_passkey_and_password_failures_share_the_address_count(app, client, svc, settings):
+    """A guesser cannot double the guesses of one address by switching between passwords and passkeys."""
+    await alice_with_passkey(client, svc)
+    stranger = SoftKey(verified=True, user_handle=b"\x01" * 32)
+    half = address_limit(settings) // 2
+    async with browser(app, ip="203.0.113.7") as guesser:
+        for n in range(half):
+            assert (await try_password(guesser, f"user{n}")).status_code == 422
+        for _ in range(address_limit(settings) - half):
+            assert (await passkey_signin(guesser, stranger.get(await passkey_options(guesser)))).status_code == 422
+        assert (await try_password(guesser, "someone")).status_code == 429
+        assert (await passkey_signin(guesser, stranger.get(await passkey_options(guesser)))).status_code == 429
+
+
+async def test_a_users_own_passkey_signins_do_not_add_up_at_the_address(client, svc, settings):
+    """Many successful passkey sign-ins from one shared workstation are never throttled."""
+    key = await alice_with_passkey(client, svc)
+    for _ in range(address_limit(settings) + 5):
+        assert (await passkey_signin(client, key.get(await passkey_options(client)))).status_code == 303
+        await sign_out(client)

@@ -9,11 +9,13 @@ from tests.keys import add_key, add_options, stored_keys, with_keys
 from tests.soft_key import SoftKey
 from tests.utils import (
     BACKUP_DISPLAY,
+    PASSWORD,
     add_user,
     browser,
     code,
     event_kinds,
     post,
+    require_two_factor,
     shows,
     sign_in,
     signed_in_without_two_factor,
@@ -321,3 +323,61 @@ async def test_the_last_key_cannot_be_removed_while_the_policy_requires_2fa(clie
     )
     assert refused.status_code == 403 and shows(refused.text, "code.required")
     assert len(await stored_keys(svc)) == 1
+
+
+def keys_section_of(html: str) -> str:
+    return html.split('id="security-keys"')[1].split("</section>")[0]
+
+
+async def password_confirmed(client, then: str, page: str = "/profile") -> str:
+    """Submit the action ``then`` with a stale session, answer the password prompt; the page it leads back to."""
+    asked = await post(client, "/profile/keys", {"name": "Blue key"}, page=page)
+    assert asked.status_code == 303 and asked.headers["location"] == "/profile/reauth?then=key_add"
+    prompt = f"/profile/reauth?then={then}"
+    resumed = await post(client, "/profile/reauth", {"password": PASSWORD, "then": then}, page=prompt)
+    assert resumed.status_code == 303 and resumed.headers["location"] == f"{page}#security-keys"
+    back = await client.get(page)
+    assert back.status_code == 200
+    return back.text
+
+
+@pytest.mark.parametrize("then", ["key_options", "key_add"])
+async def test_after_the_password_prompt_add_security_key_says_to_click_it_again(client, svc, clock, then):
+    """Add security key with a stale session: after the password, the section says to click Add again, once,
+    and the next Add needs no password."""
+    await signed_in_without_two_factor(client, svc)
+    clock.advance(11 * 60)
+    page = await password_confirmed(client, then)
+    assert shows(keys_section_of(page), "keys.confirmed_add") and "data-key-resumed" in page
+    assert not shows(keys_section_of((await client.get("/profile")).text), "keys.confirmed_add")
+    added = await add_key(client, SoftKey(), name="Blue key")
+    assert added.status_code == 200 and shows(added.text, "keys.first")
+
+
+async def test_after_the_password_prompt_remove_says_to_click_it_again(client, svc, clock):
+    """Remove with a stale session: after the password, the section says to click Remove again."""
+    await signed_in_without_two_factor(client, svc)
+    await add_key(client, SoftKey())
+    clock.advance(11 * 60)
+    resumed = await post(client, "/profile/reauth", {"password": PASSWORD, "then": "key_remove"})
+    assert resumed.status_code == 303
+    section = keys_section_of((await client.get("/profile")).text)
+    assert shows(section, "keys.confirmed_remove") and "data-key-resumed" not in section
+
+
+async def test_the_section_itself_says_nothing_of_a_password(client, svc):
+    """Opening the Security keys section (GET) leads to it without a status."""
+    await signed_in_without_two_factor(client, svc)
+    opened = await client.get("/profile/keys")
+    assert opened.status_code == 303
+    section = keys_section_of((await client.get(opened.headers["location"])).text)
+    assert not shows(section, "keys.confirmed_add") and 'role="status"' not in section
+
+
+async def test_past_the_deadline_the_setup_page_says_to_click_add_again(client, svc, clock):
+    """An overdue account whose password is stale: after the prompt, its setup page says to click Add again."""
+    await signed_in_without_two_factor(client, svc)
+    await require_two_factor(svc, 0)
+    clock.advance(11 * 60)
+    page = await password_confirmed(client, "key_add", page="/profile/2fa/required")
+    assert "Add security key" in page and shows(keys_section_of(page), "keys.confirmed_add")

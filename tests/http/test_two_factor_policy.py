@@ -85,8 +85,8 @@ async def test_no_banner_once_two_factor_is_on(client, svc, clock):
 
 
 def test_what_an_overdue_account_may_reach():
-    """The route table marks only the setup (with its backup code's Download and Print, and Add security key),
-    its password prompt and sign-out; the help text is public."""
+    """The route table marks only the setup (with its backup code's Download and Print, and Add security key
+    with the section it continues at after the password), its password prompt and sign-out; the help text is public."""
     allowed = {r.name for r in USER_ROUTES if r.rule.while_overdue}
     assert allowed == {
         "signout",
@@ -100,6 +100,7 @@ def test_what_an_overdue_account_may_reach():
         "two_factor_setup",
         "key_options",
         "key_add",
+        "security_keys",
     }
     help_route = next(r for r in routes() if isinstance(r, GuardedRoute) and r.name == "help_two_factor")
     assert help_route.rule.access is Access.PUBLIC
