@@ -1,4 +1,4 @@
-"""Journey: a protected intranet app behind the README's nginx, signed in through Mirox (JavaScript on and off)."""
+"""Journey: a protected intranet app behind the README's nginx (and Caddy), signed in through Mirox (JavaScript on and off)."""
 
 import re
 from collections.abc import Iterator
@@ -8,13 +8,14 @@ import pytest
 pytest.importorskip("playwright.sync_api")  # the browser extras are optional
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from tests.caddy.harness import caddy_stack
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.e2e.helpers import enable, enter_sign_in_code, open_profile, sign_in, sign_out
 from tests.nginx.harness import DOMAIN, Stack, stack
 from tests.servers import run_cli
 
 pytestmark = pytest.mark.browser
-__all__ = ["stack"]
+__all__ = ["caddy_stack", "stack"]
 
 SIGN_IN = re.compile(r"/signin\?rd=")
 
@@ -29,10 +30,17 @@ def plant_browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def tab(plant_browser: Browser, stack: Stack, js: bool) -> Iterator[Page]:
+def proxied(request: pytest.FixtureRequest) -> Stack:
+    """The README's nginx (``stack``), or its Caddyfile where a test is parametrized with ``caddy_stack``."""
+    stack: Stack = request.getfixturevalue(getattr(request, "param", "stack"))
+    return stack
+
+
+@pytest.fixture
+def tab(plant_browser: Browser, proxied: Stack, js: bool) -> Iterator[Page]:
     """A fresh browser (own cookies) that trusts nothing but ignores the test certificate's issuer."""
     context = plant_browser.new_context(
-        viewport=DESKTOP, locale="en-GB", java_script_enabled=js, ignore_https_errors=True, base_url=stack.mirox_url
+        viewport=DESKTOP, locale="en-GB", java_script_enabled=js, ignore_https_errors=True, base_url=proxied.mirox_url
     )
     context.set_default_timeout(10_000)
     yield context.new_page()
@@ -43,8 +51,10 @@ def greeted(page: Page, name: str) -> None:
     expect(page.locator("#greeting")).to_have_text(f"Hello, {name}")
 
 
-def test_the_demo_app_signs_in_through_mirox_with_the_code_and_signs_out(tab: Page, stack: Stack, js: bool) -> None:
+@pytest.mark.parametrize("proxied", ["stack", "caddy_stack"], ids=["nginx", "caddy"], indirect=True)
+def test_the_demo_app_signs_in_through_mirox_with_the_code_and_signs_out(tab: Page, proxied: Stack, js: bool) -> None:
     """Demo app → sign-in → password → 6-digit code → back on the demo app; sign out in Mirox → sign-in again."""
+    stack = proxied
     name = f"op{'js' if js else 'nojs'}"
     stack.add_user(name)
     dashboard = stack.app_url + "/d/line-3?from=now-6h&to=now"

@@ -13,11 +13,12 @@ from starlette.routing import Route
 
 
 async def greet(request: Request) -> HTMLResponse:
-    """``Hello, NAME`` from ``Remote-User``, and the list of the ``Remote-*`` headers as received."""
+    """``Hello, NAME`` from ``Remote-User``, the list of the ``Remote-*`` headers as received, and the body's size."""
     user = request.headers.get("remote-user", "")
     seen = [(k, v) for k, v in request.headers.items() if k.replace("_", "-").startswith("remote-")]
     items = "".join(f"<li>{escape(k)}: <span>{escape(v)}</span></li>" for k, v in seen)
-    body = f'<h1 id="greeting">Hello, {escape(user)}</h1><ul id="received">{items}</ul>'
+    size = len(await request.body())
+    body = f'<h1 id="greeting">Hello, {escape(user)}</h1><ul id="received">{items}</ul><p id="body">{size} bytes</p>'
     return HTMLResponse(f"<!doctype html><title>Line 3 dashboard</title>{body}")
 
 

@@ -5,6 +5,9 @@ changes are the ones a test machine needs (loopback ports, the test certificate,
 ports), each one required to match exactly once, so an edit of the README that a test did not
 follow fails here instead of testing something else. nginx runs as the current user from a temp
 folder (pid, logs, temp paths inside it), never as the system service.
+
+What does not depend on the proxy (the certificate, Mirox and the demo app, the loopback browser,
+the README's blocks) is shared with the Caddy harness (``tests/caddy/harness.py``).
 """
 
 import contextlib
@@ -18,12 +21,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from server.auth.crypto import new_key_text
-from tests.servers import REPO, Server, app_env, free_port, run_cli, start_server
+from tests.servers import PASSWORD, REPO, Server, app_env, free_port, run_cli, start_server, submit
 
 NGINX = "/usr/sbin/nginx"
 DOMAIN = "plant.example"
@@ -38,11 +42,11 @@ def available() -> bool:
     return Path(NGINX).exists() and shutil.which("openssl") is not None
 
 
-def readme_block(name: str) -> str:
-    """The fenced ``nginx`` block right after ``<!-- nginx:NAME`` in README.md."""
+def readme_block(name: str, proxy: str = "nginx") -> str:
+    """The fenced block right after ``<!-- PROXY:NAME`` in README.md (fenced as ``nginx`` or ``caddyfile``)."""
     text = (REPO / "README.md").read_text()
-    match = re.search(rf"<!-- nginx:{re.escape(name)}\b[^\n]*-->\n```nginx\n(.*?)```\n", text, re.S)
-    assert match, f"README.md has no nginx block marked nginx:{name}"
+    match = re.search(rf"<!-- {proxy}:{re.escape(name)}\b[^\n]*-->\n```[a-z]+\n(.*?)```\n", text, re.S)
+    assert match, f"README.md has no block marked {proxy}:{name}"
     return match.group(1)
 
 
@@ -50,7 +54,7 @@ def substitute(text: str, changes: list[tuple[str, str]]) -> str:
     """Apply each (pattern, replacement); every pattern must match at least once."""
     for pattern, replacement in changes:
         text, count = re.subn(pattern, replacement, text)
-        assert count, f"the README's nginx block no longer has {pattern!r}"
+        assert count, f"the README's block no longer has {pattern!r}"
     return text
 
 
@@ -75,7 +79,7 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 15) -> None:
+def wait_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -87,7 +91,7 @@ def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: 
         time.sleep(0.05)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -97,16 +101,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-@dataclass
-class Nginx:
-    folder: Path
-    process: subprocess.Popen[bytes]
-
-    def error_log(self) -> str:
-        return (self.folder / "error.log").read_text(errors="replace")
-
-
-def start_nginx(folder: Path, servers: str, port: int) -> Nginx:
+def start_nginx(folder: Path, servers: str, port: int) -> subprocess.Popen[bytes]:
     """nginx with ``servers`` (the README's blocks) as its ``http`` context, everything inside ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     temp = "".join(
@@ -136,11 +131,11 @@ def start_nginx(folder: Path, servers: str, port: int) -> Nginx:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_port(port, process, folder / "error.log")
+        wait_port(port, process, folder / "error.log")
     except AssertionError:
-        _stop(process)
+        stop_process(process)
         raise
-    return Nginx(folder, process)
+    return process
 
 
 def start_demo_app(folder: Path) -> tuple[int, subprocess.Popen[bytes]]:
@@ -153,7 +148,7 @@ def start_demo_app(folder: Path) -> tuple[int, subprocess.Popen[bytes]]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    _wait_port(port, process, log)
+    wait_port(port, process, log)
     return port, process
 
 
@@ -173,14 +168,13 @@ class Loopback(httpx.AsyncHTTPTransport):
 
 @dataclass
 class Stack:
-    """nginx (TLS, forward auth), Mirox behind it, the demo app behind forward auth."""
+    """The proxy (nginx or Caddy: TLS, forward auth) on ``port``, Mirox behind it, the demo app behind forward auth."""
 
     port: int
     http_port: int
     certificate: Path
     mirox: Server
     mirox_env: dict[str, str]
-    nginx: Nginx
 
     @property
     def mirox_url(self) -> str:
@@ -202,6 +196,21 @@ class Stack:
         run_cli("user", "add", name, env=self.mirox_env, stdin="correct horse battery\n")
         if group:
             run_cli("group", "add", group, name, env=self.mirox_env)
+
+
+async def to_signin(b: httpx.AsyncClient, s: Stack, path: str) -> str:
+    """Open the protected app at ``path``: the proxy answers with the redirect to Mirox's sign-in; its URL."""
+    response = await b.get(s.app_url + path)
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"{s.mirox_url}/signin?")
+    return location
+
+
+async def password(b: httpx.AsyncClient, signin_url: str, name: str) -> httpx.Response:
+    """The password on the sign-in page at ``signin_url``, returning to its ``rd=``."""
+    rd = parse_qs(urlsplit(signin_url).query)["rd"][0]
+    return await submit(b, signin_url, signin_url.split("?")[0], {"username": name, "password": PASSWORD, "next": rd})
 
 
 def _tls_changes(port: int, http_port: int, certificate: Path, key: Path) -> list[tuple[str, str]]:
@@ -245,9 +254,23 @@ def prefix_config(port: int, mirox_port: int, cert: Path, key: Path) -> str:
     )
 
 
+@dataclass
+class Backends:
+    """What stands behind the proxy: Mirox and the demo app, and the certificate the proxy presents."""
+
+    certificate: Path
+    key: Path
+    mirox: Server
+    mirox_env: dict[str, str]
+    demo_port: int
+
+    def stack(self, port: int, http_port: int) -> Stack:
+        return Stack(port, http_port, self.certificate, self.mirox, self.mirox_env)
+
+
 @contextlib.contextmanager
-def running_stack(folder: Path, *, root_path: str = "") -> Iterator[Stack]:
-    """Mirox (``run.py``, SQLite), the demo app and nginx, all on free loopback ports; stopped afterwards."""
+def running_backends(folder: Path, *, root_path: str = "") -> Iterator[Backends]:
+    """Mirox (``run.py``, SQLite) and the demo app on free loopback ports, and a new certificate; stopped afterwards."""
     cert, key = make_certificate(folder)
     data = folder / "data"
     env = app_env(
@@ -261,21 +284,29 @@ def running_stack(folder: Path, *, root_path: str = "") -> Iterator[Stack]:
     args = ["--root-path", root_path] if root_path else []
     mirox = start_server("mirox", args, env, folder)
     demo_port, demo = start_demo_app(folder)
-    port, http_port = free_port(), free_port()
     try:
         mirox.wait_ready()
+        yield Backends(cert, key, mirox, env, demo_port)
+    finally:
+        stop_process(demo)
+        mirox.stop()
+
+
+@contextlib.contextmanager
+def running_stack(folder: Path, *, root_path: str = "") -> Iterator[Stack]:
+    """Mirox, the demo app and nginx, all on free loopback ports; stopped afterwards."""
+    with running_backends(folder, root_path=root_path) as backends:
+        port, http_port = free_port(), free_port()
+        cert, key = backends.certificate, backends.key
         if root_path:
-            servers = prefix_config(port, mirox.port, cert, key)
+            servers = prefix_config(port, backends.mirox.port, cert, key)
         else:
-            servers = forward_auth_config(port, http_port, mirox.port, demo_port, cert, key)
+            servers = forward_auth_config(port, http_port, backends.mirox.port, backends.demo_port, cert, key)
         nginx = start_nginx(folder / "nginx", servers, port)
         try:
-            yield Stack(port, http_port, cert, mirox, env, nginx)
+            yield backends.stack(port, http_port)
         finally:
-            _stop(nginx.process)
-    finally:
-        _stop(demo)
-        mirox.stop()
+            stop_process(nginx)
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.nginx.harness import MIROX_HOST, Stack, stack
-from tests.servers import PASSWORD, code_for, enable_two_factor, step_now, submit
+from tests.nginx.harness import MIROX_HOST, password, stack, to_signin
+from tests.servers import code_for, enable_two_factor, step_now, submit
 
 __all__ = ["stack"]
-
-
-async def _to_signin(b: httpx.AsyncClient, s: Stack, path: str) -> str:
-    """Open the protected app at ``path``: nginx answers with the redirect to Mirox's sign-in; its URL."""
-    response = await b.get(s.app_url + path)
-    assert response.status_code == 302, response.text
-    location = response.headers["location"]
-    assert location.startswith(f"{s.mirox_url}/signin?")
-    return location
-
-
-async def _password(b: httpx.AsyncClient, signin_url: str, name: str) -> httpx.Response:
-    rd = parse_qs(urlsplit(signin_url).query)["rd"][0]
-    return await submit(b, signin_url, signin_url.split("?")[0], {"username": name, "password": PASSWORD, "next": rd})
 
 
 async def test_the_demo_app_leads_to_sign_in_and_back_with_its_full_url(stack):
@@ -29,9 +15,9 @@ async def test_the_demo_app_leads_to_sign_in_and_back_with_its_full_url(stack):
     stack.add_user("nora")
     async with stack.browser() as b:
         original = stack.app_url + "/d/line-3?from=now-6h&to=now"
-        signin_url = await _to_signin(b, stack, "/d/line-3?from=now-6h&to=now")
+        signin_url = await to_signin(b, stack, "/d/line-3?from=now-6h&to=now")
         assert parse_qs(urlsplit(signin_url).query) == {"rd": [original]}
-        response = await _password(b, signin_url, "nora")
+        response = await password(b, signin_url, "nora")
         assert response.status_code == 303
         assert response.headers["location"] == original
         cookie = next(c for c in response.headers.get_list("set-cookie") if "mirox_session=" in c)
@@ -45,12 +31,12 @@ async def test_with_two_factor_the_code_returns_to_the_demo_app(stack):
     """Password, then the 6-digit code, then back on the demo app, which greets the user."""
     stack.add_user("omar")
     async with stack.browser() as b:
-        signin_url = await _to_signin(b, stack, "/")
-        assert (await _password(b, signin_url, "omar")).status_code == 303
+        signin_url = await to_signin(b, stack, "/")
+        assert (await password(b, signin_url, "omar")).status_code == 303
         enrolled = await enable_two_factor(b, stack.mirox_url)
         await submit(b, stack.mirox_url + "/profile", stack.mirox_url + "/signout", {})
-        signin_url = await _to_signin(b, stack, "/reports")
-        step = await _password(b, signin_url, "omar")
+        signin_url = await to_signin(b, stack, "/reports")
+        step = await password(b, signin_url, "omar")
         assert step.headers["location"].startswith("/signin/two-factor?next=")
         code_page = stack.mirox_url + step.headers["location"]
         code = code_for(enrolled.secret, max(step_now(), enrolled.step + 1))
@@ -65,11 +51,11 @@ async def test_signing_out_in_mirox_closes_the_demo_app_on_the_next_request(stac
     """After sign-out in Mirox, the demo app's next request leads to sign-in again."""
     stack.add_user("pia")
     async with stack.browser() as b:
-        assert (await _password(b, await _to_signin(b, stack, "/"), "pia")).status_code == 303
+        assert (await password(b, await to_signin(b, stack, "/"), "pia")).status_code == 303
         assert (await b.get(stack.app_url + "/")).status_code == 200
         signed_out = await submit(b, stack.mirox_url + "/profile", stack.mirox_url + "/signout", {})
         assert signed_out.status_code == 303
-        await _to_signin(b, stack, "/")
+        await to_signin(b, stack, "/")
 
 
 async def test_mirox_behind_the_tls_config_sets_host_cookies_and_hsts(stack):
@@ -102,10 +88,10 @@ async def test_the_app_receives_the_groups_and_refuses_non_members_with_a_clear_
     stack.add_user("uma")
     stack.add_user("vic", group=None)
     async with stack.browser() as member:
-        assert (await _password(member, await _to_signin(member, stack, "/"), "uma")).status_code == 303
+        assert (await password(member, await to_signin(member, stack, "/"), "uma")).status_code == 303
         assert "remote-groups: <span>operators</span>" in (await member.get(stack.app_url + "/")).text
     async with stack.browser() as outsider:
-        assert (await _password(outsider, await _to_signin(outsider, stack, "/"), "vic")).status_code == 303
+        assert (await password(outsider, await to_signin(outsider, stack, "/"), "vic")).status_code == 303
         refused = await outsider.get(stack.app_url + "/")
         assert refused.status_code == 302
         assert refused.headers["location"] == f"{stack.mirox_url}/auth/forbidden?groups=operators"
