@@ -124,6 +124,7 @@ MESSAGES: dict[str, str] = {
     ),
     "key.invalid": "That security key was not accepted: it is not registered to this account, or its answer did not check out.",
     "key.reused": "That code was already used. Wait for the next one in your app.",
+    "key.throttled": "Too many failed attempts with codes or security keys. Wait {wait}, then try again.",
     "key.expired": "That security key request expired or was already used. Try again.",
     "key.unavailable": "Security keys are not available on this server.",
     "key.not_on": "That security key is not registered to this account (it may have been removed already).",

@@ -57,7 +57,7 @@ async def test_wrong_key_answers_across_pending_signins_meet_the_code_throttle(
         await start_signin(attacker)
         throttled = await wrong_key_answer(attacker)
         assert throttled.status_code == 429 and not session_cookie(attacker)
-        assert shows(throttled.text, "code.throttled", seconds=wait_of(throttled.text))
+        assert shows(throttled.text, "key.throttled", seconds=wait_of(throttled.text))
     await start_signin(client)
     right_code = await submit_code(client, code(signed_in_with_2fa.secret, clock))
     assert right_code.status_code == 429 and not session_cookie(client)
