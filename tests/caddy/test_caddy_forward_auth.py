@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.caddy.harness import OPEN_APP_HOST, caddy_stack
-from tests.nginx.harness import MIROX_HOST, Stack, password, to_signin
+from tests.nginx.harness import MIROX_HOST, Stack, password, signed_in_outside_the_group, to_signin
 from tests.servers import submit
 
 __all__ = ["caddy_stack"]
@@ -63,13 +63,7 @@ async def test_an_account_outside_the_apps_group_is_sent_to_the_403_page(caddy_s
     """Signed in but not in ``operators``: a redirect to Mirox's group page, which answers 403 and says why."""
     caddy_stack.add_user("vic", group=None)
     async with caddy_stack.browser() as b:
-        assert (await password(b, await to_signin(b, caddy_stack, "/"), "vic")).status_code == 303
-        refused = await b.get(caddy_stack.app_url + "/")
-        assert refused.status_code == 302
-        assert refused.headers["location"] == f"{caddy_stack.mirox_url}/auth/forbidden?groups=operators"
-        page = await b.get(refused.headers["location"])
-        assert page.status_code == 403
-        assert "You are signed in as vic, but this app is only for members of operators." in page.text
+        await signed_in_outside_the_group(b, caddy_stack, "vic")
 
 
 async def test_a_forged_remote_user_or_group_never_reaches_the_app(caddy_stack):

@@ -213,6 +213,17 @@ async def password(b: httpx.AsyncClient, signin_url: str, name: str) -> httpx.Re
     return await submit(b, signin_url, signin_url.split("?")[0], {"username": name, "password": PASSWORD, "next": rd})
 
 
+async def signed_in_outside_the_group(b: httpx.AsyncClient, s: Stack, name: str) -> None:
+    """``name`` signs in through the protected app, which sends them to Mirox's group page: 403, saying why."""
+    assert (await password(b, await to_signin(b, s, "/"), name)).status_code == 303
+    refused = await b.get(s.app_url + "/")
+    assert refused.status_code == 302
+    assert refused.headers["location"] == f"{s.mirox_url}/auth/forbidden?groups=operators"
+    page = await b.get(refused.headers["location"])
+    assert page.status_code == 403
+    assert f"You are signed in as {name}, but this app is only for members of operators." in page.text
+
+
 def _tls_changes(port: int, http_port: int, certificate: Path, key: Path) -> list[tuple[str, str]]:
     return [
         (r"listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
