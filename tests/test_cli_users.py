@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import update
 
-from server import audit, cli, store
+from server import audit, cli, device_store, store
 from server.auth.crypto import new_key_text
 from server.auth.throttle import Policy
 from server.services import open_services
@@ -43,6 +43,14 @@ async def with_session_and_failures(settings: Settings, name: str) -> float:
         for _ in range(8):
             await store.claim_attempt(svc.db, f"password:account:{name}", now, Policy(5, 60.0, 300.0))
         return now
+
+
+async def remembered_browser(settings: Settings, name: str) -> int:
+    """The account remembers one browser ("Firefox 121 on Linux", for an hour); its device id."""
+    async with open_services(settings) as svc:
+        user = await store.get_user_by_key(svc.db, name)
+        now = svc.clock()
+        return await device_store.remember(svc.db, user.id, "d" * 64, "Firefox 121 on Linux", now, now + 3600)
 
 
 async def test_user_list_json_has_every_column(environment, monkeypatch, capsys):
@@ -92,13 +100,8 @@ async def test_user_show_with_recent_activity(environment, monkeypatch, capsys):
 
 async def test_user_show_lists_the_remembered_browsers(environment, monkeypatch, capsys):
     """``user show`` counts the account's remembered browsers and lists each with its label and times."""
-    from server import device_store
-
     await add(monkeypatch, "alice")
-    async with open_services(environment) as svc:
-        alice = await store.get_user_by_key(svc.db, "alice")
-        now = svc.clock()
-        await device_store.remember(svc.db, alice.id, "d" * 64, "Firefox 121 on Linux", now, now + 3600)
+    await remembered_browser(environment, "alice")
     capsys.readouterr()
     assert await run(monkeypatch, "user", "show", "alice") == 0
     shown = capsys.readouterr().out
@@ -227,14 +230,10 @@ def test_every_command_has_help_with_an_example(path, capsys):
 
 async def test_user_unlock_clears_a_remembered_browsers_delay_too(environment, monkeypatch, capsys):
     """A browser that signed in before counts its failures on its own counter: ``unlock`` clears that one too."""
-    from server import device_store
-
     await add(monkeypatch, "alice")
+    device = await remembered_browser(environment, "alice")
     async with open_services(environment) as svc:
-        alice = await store.get_user_by_key(svc.db, "alice")
         now = svc.clock()
-        await device_store.remember(svc.db, alice.id, "d" * 64, "Firefox 121 on Linux", now, now + 3600)
-        device = await device_store.recognized(svc.db, alice.id, "d" * 64, now)
         for _ in range(8):
             await store.claim_attempt(svc.db, f"password:device:{device}", now, Policy(5, 60.0, 300.0))
     assert (await listed(monkeypatch, capsys))["alice"]["locked_until"] is not None
