@@ -41,6 +41,20 @@ async def signs_in(b: httpx.AsyncClient, name: str = "alice", password: str = PA
     return (await try_password(b, name, password)).status_code
 
 
+async def cookie_of_a_browser_at(app: LifespanManager, ip: str, name: str = "alice") -> str:
+    """``name`` signs in from a browser of its own at ``ip``: the device cookie it is given."""
+    async with browser(app, ip=ip) as b:
+        assert (await sign_in(b, name)).status_code == 303
+        return b.cookies[DEVICE]
+
+
+async def status_with_cookie(app: LifespanManager, ip: str, cookie: str, password: str = PASSWORD) -> int:
+    """What alice's sign-in from a browser at ``ip`` holding ``cookie`` answers."""
+    async with browser(app, ip=ip) as b:
+        b.cookies.set(DEVICE, cookie)
+        return await signs_in(b, password=password)
+
+
 async def test_a_completed_sign_in_leaves_a_long_lived_httponly_device_cookie(client, svc, settings):
     """After the last factor the browser gets <user>.<token>.<HMAC>, HttpOnly, SameSite=Lax, for the set lifetime."""
     await add_user(svc)
@@ -98,37 +112,27 @@ async def test_forged_altered_foreign_and_expired_device_cookies_count_as_unknow
     await add_user(svc, "bob")
     assert (await sign_in(client)).status_code == 303
     alice_cookie = client.cookies[DEVICE]
-    async with browser(app, ip="192.0.2.20") as bobs:
-        assert (await sign_in(bobs, "bob")).status_code == 303
-        bob_cookie = bobs.cookies[DEVICE]
+    bob_cookie = await cookie_of_a_browser_at(app, "192.0.2.20", "bob")
     user_id, token, mac = alice_cookie.split(".")
     made_up, _ = device_cookie.issue(b"k" * 32, int(user_id))
     await lock_the_account(app, settings)
     for value in (f"{user_id}.{token}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}", bob_cookie, made_up, "x" * 500):
-        async with browser(app, ip="192.0.2.30") as b:
-            b.cookies.set(DEVICE, value)
-            assert await signs_in(b) == 429, value
+        assert await status_with_cookie(app, "192.0.2.30", value) == 429, value
     clock.advance(settings.device_cookie_lifetime + 1)
     await lock_the_account(app, settings)
-    async with browser(app, ip="192.0.2.31") as b:
-        b.cookies.set(DEVICE, alice_cookie)
-        assert await signs_in(b) == 429
+    assert await status_with_cookie(app, "192.0.2.31", alice_cookie) == 429
 
 
 async def test_changing_the_password_forgets_every_browser(app, client, svc, settings):
     """After Change password, a device cookie from before no longer opens the lock."""
     await add_user(svc)
-    async with browser(app, ip="192.0.2.40") as other:
-        assert (await sign_in(other)).status_code == 303
-        old_cookie = other.cookies[DEVICE]
+    old_cookie = await cookie_of_a_browser_at(app, "192.0.2.40")
     assert (await sign_in(client)).status_code == 303
     new_password = "a brand new passphrase"
     data = {"current_password": PASSWORD, "new_password": new_password, "confirm_password": new_password}
     assert (await post(client, "/profile/password", data)).status_code == 303
     await lock_the_account(app, settings)
-    async with browser(app, ip="192.0.2.40") as other:
-        other.cookies.set(DEVICE, old_cookie)
-        assert await signs_in(other, password=new_password) == 429
+    assert await status_with_cookie(app, "192.0.2.40", old_cookie, password=new_password) == 429
     assert "devices.forgotten" in [e.kind for e in await account.recent_activity(svc, await alice(svc))]
 
 
@@ -155,14 +159,10 @@ async def test_administrator_commands_forget_every_browser(app, client, svc, set
 async def test_this_wasnt_me_forgets_every_browser(app, client, svc, settings):
     """Answering a notice "This wasn't me" revokes the device cookies of the account, the intruder's included."""
     await add_user(svc)
-    async with browser(app, ip="198.51.100.66") as intruder:
-        assert (await sign_in(intruder)).status_code == 303
-        intruders_cookie = intruder.cookies[DEVICE]
+    intruders_cookie = await cookie_of_a_browser_at(app, "198.51.100.66")
     assert (await sign_in(client)).status_code == 303
     user = await alice(svc)
     (session, *_) = await account.sessions_of(svc, user)
     await notices.disown(svc, user, session, 0, Client("127.0.0.1", "test"))
     await lock_the_account(app, settings)
-    async with browser(app, ip="198.51.100.66") as intruder:
-        intruder.cookies.set(DEVICE, intruders_cookie)
-        assert await signs_in(intruder) == 429
+    assert await status_with_cookie(app, "198.51.100.66", intruders_cookie) == 429
