@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.wrk import WrkResult
+
 
 @dataclass(frozen=True)
 class Row:
@@ -28,6 +30,19 @@ def at_least(row: str, what: str, value: float, limit: float, measured: str, **d
 
 def at_most(row: str, what: str, value: float, limit: float, measured: str, **data: Any) -> Row:
     return Row(row, what, value, f"<= {limit:g}", value <= limit, measured, data)
+
+
+def p99_ratio(row: str, what: str, idle: WrkResult, busy: WrkResult, load: str, **data: Any) -> Row:
+    """One wrk connection's p99 under a load ÷ its p99 idle, at most 3; ``data`` names the busy p99."""
+    return at_most(
+        row,
+        what,
+        busy.p99 / idle.p99,
+        3,
+        f"{busy.p99:.1f} ms ÷ {idle.p99:.1f} ms ({load})",
+        idle_p99_ms=idle.p99,
+        **data,
+    )
 
 
 def record(row: str, what: str, measured: str, **data: Any) -> Row:

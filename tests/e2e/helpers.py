@@ -137,6 +137,13 @@ def open_profile(page: Page) -> None:
     expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()
 
 
+def signed_in_on_profile(page: Page, user: str) -> None:
+    """Sign in (the home page greets ``user``), then Profile menu ▸ Profile."""
+    sign_in(page, user)
+    expect(page.get_by_role("heading", name=f"Welcome, {user}")).to_be_visible()
+    open_profile(page)
+
+
 def sign_out(page: Page) -> None:
     """Profile menu ▸ Sign out."""
     menu = page.get_by_role("navigation", name="Account")
@@ -179,6 +186,18 @@ def dialog(page: Page, name: str, js: bool) -> Locator:
     found = page.get_by_role("dialog", name=name) if js else page.get_by_role("main").get_by_role("region", name=name)
     expect(found).to_be_visible()
     return found
+
+
+def open_action(page: Page, js: bool, button: str, title: str | None = None) -> Locator:
+    """Security card ▸ ``button``: its dialog, named ``title`` (by default the button's name)."""
+    security_card(page).get_by_role("button", name=button, exact=True).click()
+    return dialog(page, title or button, js)
+
+
+def submit_code(prompt: Locator, code: str, button: str) -> None:
+    """Type ``code`` into the dialog's code field and press ``button``."""
+    prompt.get_by_label(CODE_LABEL).fill(code)
+    prompt.get_by_role("button", name=button).click()
 
 
 def expect_no_dialog(page: Page) -> None:
@@ -239,9 +258,7 @@ def shown_backup_code(where: Locator) -> str:
 
 def enable(page: Page, js: bool, shots: "Shooter | None" = None) -> Enrolled:
     """Security card ▸ Enable, the three steps, Verify and Enable. Returns the app and the backup code."""
-    card = security_card(page)
-    card.get_by_role("button", name="Enable", exact=True).click()
-    wizard = dialog(page, WIZARD, js)
+    wizard = open_action(page, js, "Enable", WIZARD)
     expect(wizard.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()
     app = Authenticator(manual_secret(wizard))
     if shots:

@@ -27,15 +27,11 @@ from tests.e2e.helpers import (
     sessions_card,
     sign_in,
     sign_out,
+    signed_in_on_profile,
     two_factor_step,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def on_profile(page: Page, user: str) -> None:
-    sign_in(page, user)
-    open_profile(page)
 
 
 def expect_focus_stays_inside(page: Page, modal: Locator, key: str, presses: int) -> None:
@@ -47,7 +43,7 @@ def expect_focus_stays_inside(page: Page, modal: Locator, key: str, presses: int
 def test_dialogs_trap_focus_and_give_it_back(new_context: ContextFactory, user: str) -> None:
     page = new_context().new_page()
     page.on("dialog", lambda asked: asked.accept())  # "Close the setup?": yes
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     enable_button = security_card(page).get_by_role("button", name="Enable", exact=True)
 
     enable_button.click()
@@ -96,7 +92,7 @@ def test_dialogs_trap_focus_and_give_it_back(new_context: ContextFactory, user: 
 
 def test_enable_with_the_keyboard_alone(new_context: ContextFactory, user: str) -> None:
     page = new_context().new_page()
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     enable_button = security_card(page).get_by_role("button", name="Enable", exact=True)
     page.locator("body").focus()
     for _ in range(40):

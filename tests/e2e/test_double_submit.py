@@ -16,10 +16,9 @@ from tests.e2e.helpers import (
     dialog,
     enable,
     expect_status,
-    open_profile,
-    security_card,
+    open_action,
     shown_backup_code,
-    sign_in,
+    signed_in_on_profile,
 )
 
 pytestmark = pytest.mark.browser
@@ -29,11 +28,9 @@ REUSED = "This code was already used."
 
 
 def new_backup_prompt(page: Page, user: str, js: bool) -> tuple[str, object]:
-    sign_in(page, user)
-    open_profile(page)
+    signed_in_on_profile(page, user)
     enrolled = enable(page, js)
-    security_card(page).get_by_role("button", name="New Backup Codes", exact=True).click()
-    prompt = dialog(page, "New Backup Codes", js)
+    prompt = open_action(page, js, "New Backup Codes")
     prompt.get_by_label(CODE_LABEL).fill(enrolled.app.spend())
     return enrolled.backup_code, prompt
 

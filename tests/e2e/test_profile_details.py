@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DESKTOP, ContextFactory, Server, start_server
 from tests.e2e.helpers import (
-    CODE_LABEL,
     MOBILE,
     STORED,
     WIZARD,
@@ -19,10 +18,13 @@ from tests.e2e.helpers import (
     enable,
     expect_accessible,
     expect_status,
+    open_action,
     open_profile,
     security_card,
     shown_backup_code,
     sign_in,
+    signed_in_on_profile,
+    submit_code,
 )
 
 pytestmark = pytest.mark.browser
@@ -30,23 +32,18 @@ pytestmark = pytest.mark.browser
 
 def test_step_heading_takes_focus_without_a_ring(page: Page, user: str, js: bool) -> None:
     """Step 1's heading gets the focus (screen readers start there) but no ring that looks like a field."""
-    sign_in(page, user)
-    open_profile(page)
-    security_card(page).get_by_role("button", name="Enable", exact=True).click()
-    heading = dialog(page, WIZARD, js).get_by_role("heading", name="Step 1 of 3: Scan the QR code")
+    signed_in_on_profile(page, user)
+    heading = open_action(page, js, "Enable", WIZARD).get_by_role("heading", name="Step 1 of 3: Scan the QR code")
     expect(heading).to_be_focused()
     assert heading.evaluate("element => getComputedStyle(element).outlineStyle") == "none"
 
 
 def test_new_backup_codes_shows_up_in_the_activity_list(page: Page, user: str, js: bool) -> None:
     """After New Backup Codes the page's activity list names it at once, without a reload."""
-    sign_in(page, user)
-    open_profile(page)
+    signed_in_on_profile(page, user)
     enrolled = enable(page, js)
-    security_card(page).get_by_role("button", name="New Backup Codes").click()
-    prompt = dialog(page, "New Backup Codes", js)
-    prompt.get_by_label(CODE_LABEL).fill(enrolled.app.spend())
-    prompt.get_by_role("button", name="Issue new backup code").click()
+    prompt = open_action(page, js, "New Backup Codes")
+    submit_code(prompt, enrolled.app.spend(), "Issue new backup code")
     result = dialog(page, "New Backup Codes", js)
     assert shown_backup_code(result) != enrolled.backup_code
     activity = page.get_by_role("region", name="Recent security activity")
@@ -72,8 +69,7 @@ def test_an_action_after_the_idle_timeout_signs_in_again_and_returns(
 ) -> None:
     """Enable on a Profile page left open past the idle timeout: the sign-in page at its own URL, then back to Profile."""
     page = new_context(js=js, bypass_csp=True).new_page()  # bypass_csp: for axe-core only
-    sign_in(page, user)
-    open_profile(page)
+    signed_in_on_profile(page, user)
     end_sessions_by_idling(server, user)
     security_card(page).get_by_role("button", name="Enable", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
@@ -125,10 +121,8 @@ def test_on_a_phone_the_link_and_manual_entry_come_before_the_qr_code(
     """At 375 px: "Add to authenticator on this phone" (otpauth://) and Manual Entry with account, issuer and the
     secret's characters come before the QR code; on a desktop the link is not offered."""
     page = new_context(js=js, viewport=MOBILE, bypass_csp=True).new_page()  # bypass_csp: for axe-core only
-    sign_in(page, user)
-    open_profile(page)
-    security_card(page).get_by_role("button", name="Enable", exact=True).click()
-    wizard = dialog(page, WIZARD, js)
+    signed_in_on_profile(page, user)
+    wizard = open_action(page, js, "Enable", WIZARD)
     link = wizard.get_by_role("link", name="Add to authenticator on this phone")
     expect(link).to_be_visible()
     assert (link.get_attribute("href") or "").startswith(f"otpauth://totp/Mirox:{user}?secret=")

@@ -18,12 +18,12 @@ from tests.e2e.helpers import (
     expect_accessible,
     expect_status,
     manual_secret,
-    open_profile,
+    open_action,
     password_long_ago,
     run_sql,
     security_card,
     shown_backup_code,
-    sign_in,
+    signed_in_on_profile,
 )
 
 pytestmark = pytest.mark.browser
@@ -31,14 +31,8 @@ pytestmark = pytest.mark.browser
 CONTINUE = "Continue setup: this is the setup you started before"
 
 
-def on_profile(page: Page, user: str) -> None:
-    sign_in(page, user)
-    open_profile(page)
-
-
 def open_wizard(page: Page, js: bool) -> str:
-    security_card(page).get_by_role("button", name="Enable", exact=True).click()
-    wizard = dialog(page, WIZARD, js)
+    wizard = open_action(page, js, "Enable", WIZARD)
     expect(wizard.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()
     return manual_secret(wizard)
 
@@ -47,7 +41,7 @@ def test_backup_code_is_kept_by_download_and_print(new_context: ContextFactory, 
     """Step 2 offers Download (a text file) and Print (a card: user, date, code, help), with or without JavaScript."""
     page = new_context(js=js, bypass_csp=True, accept_downloads=True).new_page()
     checker = None if js else new_context(js=True, bypass_csp=True).new_page()
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     open_wizard(page, js)
     wizard = dialog(page, WIZARD, js)
     wizard.get_by_role("button", name="Next").click()
@@ -79,7 +73,7 @@ def test_copy_works_without_the_clipboard_api(new_context: ContextFactory, user:
     context = new_context()
     context.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
     page = context.new_page()
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     open_wizard(page, js=True)
     wizard = dialog(page, WIZARD, js=True)
     wizard.get_by_role("button", name="Next").click()
@@ -96,7 +90,7 @@ def test_copy_works_without_the_clipboard_api(new_context: ContextFactory, user:
 def test_freshly_issued_code_asks_before_closing(new_context: ContextFactory, user: str) -> None:
     """The new backup code's dialog asks before Esc closes it, and Done waits for "I have stored this code"."""
     page = new_context().new_page()
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     enrolled = enable(page, js=True)
     security_card(page).get_by_role("button", name="New Backup Codes", exact=True).click()
     prompt = dialog(page, "New Backup Codes", js=True)
@@ -129,7 +123,7 @@ def test_reopening_enable_continues_the_setup(new_context: ContextFactory, user:
     page = new_context(js=js).new_page()
     asked: list[str] = []
     page.on("dialog", lambda question: (asked.append(question.message), question.accept()))
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     secret = open_wizard(page, js)
     if js:
         page.keyboard.press("Escape")  # asks first, then closes
@@ -146,7 +140,7 @@ def test_reopening_enable_continues_the_setup(new_context: ContextFactory, user:
 def test_back_and_reload_without_javascript(new_context: ContextFactory, server: Server, user: str) -> None:
     """Without JavaScript Enable and the password prompt end on GET pages: reload keeps the secret, Back posts nothing."""
     page = new_context(js=False).new_page()
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     password_long_ago(server, user)
     security_card(page).get_by_role("button", name="Enable", exact=True).click()
     expect(page).to_have_url(re.compile(r"/profile/reauth\?then=enable_2fa$"))
@@ -166,7 +160,7 @@ def test_expired_setup_says_start_again(new_context: ContextFactory, server: Ser
     """An expired setup names its button ("Start again") and says to delete the earlier Mirox entry."""
     page = new_context(js=js).new_page()
     page.on("dialog", lambda question: question.accept())
-    on_profile(page, user)
+    signed_in_on_profile(page, user)
     open_wizard(page, js)
     run_sql(
         server, "UPDATE enrollments SET expires_at = 0 WHERE user_id = (SELECT id FROM users WHERE username = ?)", user

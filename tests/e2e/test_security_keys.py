@@ -27,6 +27,7 @@ from tests.e2e.helpers import (
     shown_backup_code,
     sign_in,
     sign_out,
+    signed_in_on_profile,
     two_factor_step,
 )
 
@@ -78,12 +79,6 @@ def add_security_key(page: Page, name: str = KEY_NAME, code: str = "") -> None:
     if code:
         section.get_by_label(re.compile("^Code from your app")).fill(code)
     section.get_by_role("button", name="Add security key").click()
-
-
-def signed_in_on_profile(page: Page, user: str) -> None:
-    sign_in(page, user)
-    expect(page.get_by_role("heading", name=f"Welcome, {user}")).to_be_visible()
-    open_profile(page)
 
 
 def stored_and_done(page: Page) -> None:

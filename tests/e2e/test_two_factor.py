@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright.sync_api")  # the browser extras are optional
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.helpers import (
     CODE_LABEL,
@@ -28,12 +28,15 @@ from tests.e2e.helpers import (
     expect_no_dialog,
     expect_status,
     manual_secret,
+    open_action,
     open_profile,
     parse_otpauth,
     security_card,
     shown_backup_code,
     sign_in,
     sign_out,
+    signed_in_on_profile,
+    submit_code,
     two_factor_step,
 )
 
@@ -42,14 +45,19 @@ pytestmark = pytest.mark.browser
 INVALID_CODE = "That code is not valid. Enter the current 6-digit code from your authenticator app."
 
 
-def signed_in_on_profile(page: Page, user: str) -> None:
-    sign_in(page, user)
-    expect(page.get_by_role("heading", name=f"Welcome, {user}")).to_be_visible()
-    open_profile(page)
-
-
 def clipboard(page: Page) -> str:
     return page.evaluate("navigator.clipboard.readText()")
+
+
+def expect_copy_button(where: Locator, button: str, text: str, js: bool) -> None:
+    """With JavaScript ``button`` puts ``text`` on the clipboard and says so; without, it is hidden."""
+    copy = where.get_by_role("button", name=button)
+    if js:
+        copy.click()
+        expect_status(where, "Copied to the clipboard.")
+        assert clipboard(where.page) == text
+    else:
+        expect(copy).to_be_hidden()
 
 
 def test_enable(page: Page, user: str, js: bool, tmp_path: Path) -> None:
@@ -63,8 +71,7 @@ def test_enable(page: Page, user: str, js: bool, tmp_path: Path) -> None:
     if js:
         page.evaluate("window.e2eMarker = 'same document'")
 
-    security_card(page).get_by_role("button", name="Enable", exact=True).click()
-    wizard = dialog(page, WIZARD, js)
+    wizard = open_action(page, js, "Enable", WIZARD)
     expect(wizard.get_by_role("heading", name="Step 1 of 3: Scan the QR code")).to_be_visible()
     expect(wizard.get_by_role("listitem").filter(has_text="Scan the QR code")).to_have_attribute("aria-current", "step")
     shots.take("wizard-step1-scan", full_page=False)
@@ -79,24 +86,12 @@ def test_enable(page: Page, user: str, js: bool, tmp_path: Path) -> None:
     assert params["issuer"] == "Mirox"
     assert params.get("digits", "6") == "6" and params.get("period", "30") == "30"
 
-    copy_secret = wizard.get_by_role("button", name="Copy secret")
-    if js:
-        copy_secret.click()
-        expect_status(wizard, "Copied to the clipboard.")
-        assert clipboard(page) == secret
-    else:
-        expect(copy_secret).to_be_hidden()
+    expect_copy_button(wizard, "Copy secret", secret, js)
 
     wizard.get_by_role("button", name="Next").click()
     expect(wizard.get_by_role("heading", name="Step 2 of 3: Save your backup code")).to_be_visible()
     backup_code = shown_backup_code(wizard)
-    copy_code = wizard.get_by_role("button", name="Copy backup code")
-    if js:
-        copy_code.click()
-        expect_status(wizard, "Copied to the clipboard.")
-        assert clipboard(page) == backup_code
-    else:
-        expect(copy_code).to_be_hidden()
+    expect_copy_button(wizard, "Copy backup code", backup_code, js)
     shots.take("wizard-step2-backup", full_page=False)
 
     stored = wizard.get_by_label(STORED)
@@ -167,21 +162,18 @@ def test_check_2fa(page: Page, user: str, js: bool) -> None:
     signed_in_on_profile(page, user)
     app = enable(page, js).app
 
-    security_card(page).get_by_role("button", name="Check 2FA", exact=True).click()
-    prompt = dialog(page, "Check 2FA", js)
+    prompt = open_action(page, js, "Check 2FA")
     expect(prompt.get_by_text("This is a dry run: nothing on your account changes.")).to_be_visible()
     expect(prompt.get_by_label(CODE_LABEL)).to_be_focused()
     shots.take("check-2fa-dialog", full_page=False)
-    prompt.get_by_label(CODE_LABEL).fill(app.wrong())
-    prompt.get_by_role("button", name="Check code").click()
+    submit_code(prompt, app.wrong(), "Check code")
     expect_field_error(dialog(page, "Check 2FA", js).get_by_label(CODE_LABEL), INVALID_CODE)
     shots.take("check-2fa-error", full_page=False)
 
     if js:  # the page behind the dialog did not change
         expect_enabled(page)
     prompt = dialog(page, "Check 2FA", js)
-    prompt.get_by_label(CODE_LABEL).fill(app.current())
-    prompt.get_by_role("button", name="Check code").click()
+    submit_code(prompt, app.current(), "Check code")
     expect_no_dialog(page)
     confirmation = "Your code is valid: your authenticator app is in sync. Nothing on your account changed."
     expect_status(security_card(page), confirmation)
@@ -200,12 +192,10 @@ def test_new_backup_codes(page: Page, user: str, js: bool) -> None:
     signed_in_on_profile(page, user)
     enrolled = enable(page, js)
 
-    security_card(page).get_by_role("button", name="New Backup Codes", exact=True).click()
-    prompt = dialog(page, "New Backup Codes", js)
+    prompt = open_action(page, js, "New Backup Codes")
     expect(prompt.get_by_text("Your previous backup code stops working at once.")).to_be_visible()
     shots.take("new-backup-code-prompt", full_page=False)
-    prompt.get_by_label(CODE_LABEL).fill(enrolled.app.spend())
-    prompt.get_by_role("button", name="Issue new backup code").click()
+    submit_code(prompt, enrolled.app.spend(), "Issue new backup code")
     issued = dialog(page, "New Backup Codes", js)
     expect_status(issued, "Your new backup code is ready. The previous code no longer works.")
     new_code = shown_backup_code(issued)
@@ -256,19 +246,16 @@ def test_disable(page: Page, user: str, js: bool) -> None:
     signed_in_on_profile(page, user)
     app = enable(page, js).app
 
-    security_card(page).get_by_role("button", name="Disable", exact=True).click()
-    prompt = dialog(page, "Disable two-factor authentication", js)
+    prompt = open_action(page, js, "Disable", "Disable two-factor authentication")
     expect(prompt.get_by_text("to turn two-factor authentication off")).to_be_visible()
     shots.take("disable-dialog", full_page=False)
-    prompt.get_by_label(CODE_LABEL).fill(app.wrong())
-    prompt.get_by_role("button", name="Disable 2FA").click()
+    submit_code(prompt, app.wrong(), "Disable 2FA")
     expect_field_error(dialog(page, "Disable two-factor authentication", js).get_by_label(CODE_LABEL), INVALID_CODE)
     if js:
         expect_enabled(page)
     shots.take("disable-dialog-error", full_page=False)
     prompt = dialog(page, "Disable two-factor authentication", js)
-    prompt.get_by_label(CODE_LABEL).fill(app.spend())
-    prompt.get_by_role("button", name="Disable 2FA").click()
+    submit_code(prompt, app.spend(), "Disable 2FA")
     expect_no_dialog(page)
     expect_disabled(page)
     turned_off = "Two-factor authentication is off. Sign-in now asks only for your password."

@@ -55,19 +55,23 @@ def finish_setup(page: Page, js: bool) -> None:
     expect_status(security_card(page), "Two-factor authentication is on.")
 
 
-def pages(new_context: ContextFactory, js: bool) -> tuple[Page, Page | None]:
-    """The journey's page (CSP bypassed for axe-core only) and, without JavaScript, a page that runs axe on its copy."""
+def signed_in_under_policy(
+    new_context: ContextFactory, server: Server, user: str, group: str, js: bool, grace_days: int
+) -> tuple[Page, Page | None]:
+    """2FA required of ``group`` with ``grace_days`` to set it up, then ``user`` signs in: the journey's page (CSP
+    bypassed for axe-core only) and, without JavaScript, a page that runs axe on its copy."""
+    server.admin("policy", "require-2fa", "--groups", group, "--grace-days", str(grace_days))
     page = new_context(js=js, bypass_csp=True).new_page()
-    return page, None if js else new_context(js=True, bypass_csp=True).new_page()
+    checker = None if js else new_context(js=True, bypass_csp=True).new_page()
+    sign_in(page, user)
+    return page, checker
 
 
 def test_grace_banner_links_to_enable(
     new_context: ContextFactory, server: Server, user: str, in_group: str, js: bool
 ) -> None:
     """During the grace period every page says by when; its link opens Profile ▸ Security with Enable."""
-    server.admin("policy", "require-2fa", "--groups", in_group, "--grace-days", "7")
-    page, checker = pages(new_context, js)
-    sign_in(page, user)
+    page, checker = signed_in_under_policy(new_context, server, user, in_group, js, grace_days=7)
     banner = page.get_by_role("status").filter(has_text="Your administrator requires two-factor authentication")
     expect(banner).to_contain_text(re.compile(r"set it up by \d{1,2} \w{3} \d{4}, \d\d:\d\d"))
     expect_accessible(page, "the grace banner", checker)
@@ -83,9 +87,7 @@ def test_after_the_deadline_only_the_setup_answers(
     new_context: ContextFactory, server: Server, user: str, in_group: str, js: bool
 ) -> None:
     """Past the deadline, sign-in leads into Enable; Profile leads back to it; after Verify and Enable all opens again."""
-    server.admin("policy", "require-2fa", "--groups", in_group, "--grace-days", "0")
-    page, checker = pages(new_context, js)
-    sign_in(page, user)
+    page, checker = signed_in_under_policy(new_context, server, user, in_group, js, grace_days=0)
     setup = page.get_by_role("region", name=REQUIRED)
     expect(setup.get_by_role("alert")).to_contain_text("the time to set it up has passed")
     expect_accessible(page, "the setup page", checker)

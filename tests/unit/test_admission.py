@@ -61,16 +61,24 @@ async def test_a_full_general_lane_refuses_at_once_with_a_retry_after():
     assert refused.value.retry_after == 1
 
 
+async def refused_past_its_share(held_tickets: list[Ticket], refused: Ticket, admitted: Ticket) -> None:
+    """With ``held_tickets`` in a queue of share 2 (a general lane of 6), ``refused`` gets Busy and ``admitted`` gets in."""
+    q = queue(share=2)
+    async with holding(q) as held:
+        for n, ticket in enumerate(held_tickets):
+            await held.enter(f"r{n}", ticket)
+        with pytest.raises(Busy):
+            q.check(refused)
+        q.check(admitted)
+
+
 async def test_one_address_holds_at_most_its_share_once_the_lane_is_half_full():
     """With the general lane half full, an address holding its share is refused; another address still gets in."""
-    q = queue(share=2)  # a general lane of 6
-    async with holding(q) as held:
-        await held.enter("a", Ticket.of("10.0.0.1", "x"))
-        await held.enter("b", Ticket.of("10.0.0.1", "y"))
-        await held.enter("c", Ticket.of("10.0.0.3", "w"))
-        with pytest.raises(Busy):
-            q.check(Ticket.of("10.0.0.1", "z"))
-        q.check(Ticket.of("10.0.0.2", "z"))
+    await refused_past_its_share(
+        [Ticket.of("10.0.0.1", "x"), Ticket.of("10.0.0.1", "y"), Ticket.of("10.0.0.3", "w")],
+        refused=Ticket.of("10.0.0.1", "z"),
+        admitted=Ticket.of("10.0.0.2", "z"),
+    )
 
 
 async def test_a_lone_address_may_use_half_the_general_lane():
@@ -87,26 +95,20 @@ async def test_a_lone_address_may_use_half_the_general_lane():
 
 async def test_an_ipv6_network_counts_as_one_address():
     """Addresses of one IPv6 /64 share one share."""
-    q = queue(share=2)
-    async with holding(q) as held:
-        await held.enter("a", Ticket.of("2001:db8::1", "x"))
-        await held.enter("b", Ticket.of("2001:db8::2", "y"))
-        await held.enter("c", Ticket.of("10.0.0.3", "w"))
-        with pytest.raises(Busy):
-            q.check(Ticket.of("2001:db8::ffff", "z"))
-        q.check(Ticket.of("2001:db8:0:1::1", "z"))
+    await refused_past_its_share(
+        [Ticket.of("2001:db8::1", "x"), Ticket.of("2001:db8::2", "y"), Ticket.of("10.0.0.3", "w")],
+        refused=Ticket.of("2001:db8::ffff", "z"),
+        admitted=Ticket.of("2001:db8:0:1::1", "z"),
+    )
 
 
 async def test_one_account_holds_at_most_its_share():
     """Guesses at one account from many addresses hold at most its share of the general lane."""
-    q = queue(share=2)
-    async with holding(q) as held:
-        await held.enter("a", Ticket.of("10.0.0.1", "alice"))
-        await held.enter("b", Ticket.of("10.0.0.2", "alice"))
-        await held.enter("c", Ticket.of("10.0.0.4", "bob"))
-        with pytest.raises(Busy):
-            q.check(Ticket.of("10.0.0.3", "alice"))
-        q.check(Ticket.of("10.0.0.3", "bob"))
+    await refused_past_its_share(
+        [Ticket.of("10.0.0.1", "alice"), Ticket.of("10.0.0.2", "alice"), Ticket.of("10.0.0.4", "bob")],
+        refused=Ticket.of("10.0.0.3", "alice"),
+        admitted=Ticket.of("10.0.0.3", "bob"),
+    )
 
 
 async def test_shares_are_given_back():
