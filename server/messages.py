@@ -219,6 +219,7 @@ MESSAGES: dict[str, str] = {
     "error.deadline": "The account service took too long to answer. Try again in a minute.",
     "forward.outside_group": "You are signed in as {user}, but this app is only for members of {groups}. "
     "Ask your administrator to add you, or sign out and sign in as someone who is a member.",
+    "forward.bad_redirect": "The proxy asks /auth/verify with a wrong address: redirect= may only be yes.",
     "forward.setup_overdue": "Your administrator requires two-factor authentication: set it up to continue.",
     "error.request_title": "The request did not go through",
     "error.network": (

@@ -9,6 +9,21 @@ from server.flows.outcomes import Outcome, Status
 from server.services import Services
 
 
+def redirect_wanted(value: str | None) -> bool | None:
+    """``?redirect=``: absent, refusals are 401/403 for a proxy that turns them into redirects itself
+    (nginx, Caddy); ``yes``, refusals are the redirect itself, for a proxy that hands them to the
+    browser as they are (Traefik); None (bad input) for any other value."""
+    return {None: False, "yes": True}.get(value)
+
+
+def refusal_status(status: int, redirect: bool, method: str) -> int:
+    """A refusal's status: ``status`` (401 or 403); with ``redirect``, 302 when the browser's request
+    (``X-Forwarded-Method``) was a GET or HEAD, else 303, so that the browser follows with a GET."""
+    if not redirect:
+        return status
+    return 302 if method.upper() in ("", "GET", "HEAD") else 303
+
+
 def wanted_groups(query: str) -> frozenset[str]:
     """The groups a protected app asks for (``?groups=a,b``: any one of them), compared case-insensitively."""
     return frozenset(group_key(name) for name in query.split(",") if name.strip())

@@ -9,7 +9,7 @@ from server.flows.outcomes import Status
 from server.handlers.common import refusal
 from server.messages import message
 from server.targets import protected_app
-from server.web import cookie_name, href, render_dialog, services
+from server.web import cookie_name, error_page, href, render_dialog, services
 
 NEVER_STORE = {"Cache-Control": "no-store"}
 
@@ -25,8 +25,11 @@ def _original_url(request: Request) -> str:
     return f"{proto}://{host}{uri}" if proto and host and uri else ""
 
 
-def _refused(status: int, location: str) -> Response:
-    """A refusal the proxy turns into a redirect to ``location`` (a page of this app)."""
+def _refused(request: Request, redirect: bool, status: int, page: str) -> Response:
+    """A refusal naming ``page`` (a page of this app), which the proxy turns into a redirect; with
+    ``?redirect=yes`` the redirect itself, to ``page`` on ``MIROX_PUBLIC_URL`` when that is set."""
+    status = flow.refusal_status(status, redirect, request.headers.get("x-forwarded-method", ""))
+    location = services(request).settings.public_url.rstrip("/") + page if redirect else page
     return Response(status_code=status, headers={**NEVER_STORE, "Location": location})
 
 
@@ -34,19 +37,28 @@ async def verify(request: Request) -> Response:
     """200 with ``Remote-User`` and ``Remote-Groups`` for a live, fully signed-in session that the
     2FA policy lets through and that is in one of ``?groups=`` (when given). Otherwise the refusal
     names the page to send the browser to: 401 the sign-in (``rd=`` the original URL, when it is a
-    protected app's) or, 2FA overdue, the setup page (Enable); 403 the group page."""
+    protected app's) or, 2FA overdue, the setup page (Enable); 403 the group page. ``?redirect=yes``
+    turns each refusal into a 302/303 to the same page (400 for any other value)."""
+    redirect = flow.redirect_wanted(request.query_params.get("redirect"))
+    if redirect is None:
+        return error_page(request, 400, "forward.bad_redirect", NEVER_STORE)
     token = request.cookies.get(cookie_name(request, "session"), "")
     wanted = request.query_params.get("groups", "")[:512]
     outcome = await flow.decide(services(request), token, flow.wanted_groups(wanted)) if token else None
     if outcome is None or outcome.user is None:
         original = _original_url(request)
-        return _refused(401, href(request, "signin", {"rd": original} if protected_app(request, original) else None))
+        return _refused(
+            request,
+            redirect,
+            401,
+            href(request, "signin", {"rd": original} if protected_app(request, original) else None),
+        )
     if outcome.status is Status.OK:
         headers = {**NEVER_STORE, "Remote-User": outcome.user.username, "Remote-Groups": ",".join(outcome.groups)}
         return Response(headers=headers)
     _, status = refusal(outcome.status, "forward")
     target = href(request, "two_factor_setup") if status == 401 else href(request, "auth_forbidden", {"groups": wanted})
-    return _refused(status, target)
+    return _refused(request, redirect, status, target)
 
 
 async def forbidden(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Journey: a protected intranet app behind the README's nginx (and Caddy), signed in through Mirox (JavaScript on and off)."""
+"""Journey: a protected intranet app behind the README's nginx (and Caddy, Traefik), signed in through Mirox (JavaScript on and off)."""
 
 import re
 from collections.abc import Iterator
@@ -13,9 +13,10 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.e2e.helpers import enable, enter_sign_in_code, open_profile, sign_in, sign_out
 from tests.nginx.harness import DOMAIN, Stack, stack
 from tests.servers import run_cli
+from tests.traefik.harness import traefik_stack
 
 pytestmark = pytest.mark.browser
-__all__ = ["caddy_stack", "stack"]
+__all__ = ["caddy_stack", "stack", "traefik_stack"]
 
 SIGN_IN = re.compile(r"/signin\?rd=")
 
@@ -31,7 +32,8 @@ def plant_browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def proxied(request: pytest.FixtureRequest) -> Stack:
-    """The README's nginx (``stack``), or its Caddyfile where a test is parametrized with ``caddy_stack``."""
+    """The README's nginx (``stack``), or its Caddyfile or Traefik configuration where a test is parametrized
+    with ``caddy_stack`` or ``traefik_stack``."""
     stack: Stack = request.getfixturevalue(getattr(request, "param", "stack"))
     return stack
 
@@ -51,7 +53,9 @@ def greeted(page: Page, name: str) -> None:
     expect(page.locator("#greeting")).to_have_text(f"Hello, {name}")
 
 
-@pytest.mark.parametrize("proxied", ["stack", "caddy_stack"], ids=["nginx", "caddy"], indirect=True)
+@pytest.mark.parametrize(
+    "proxied", ["stack", "caddy_stack", "traefik_stack"], ids=["nginx", "caddy", "traefik"], indirect=True
+)
 def test_the_demo_app_signs_in_through_mirox_with_the_code_and_signs_out(tab: Page, proxied: Stack, js: bool) -> None:
     """Demo app → sign-in → password → 6-digit code → back on the demo app; sign out in Mirox → sign-in again."""
     stack = proxied

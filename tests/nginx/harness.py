@@ -7,7 +7,8 @@ follow fails here instead of testing something else. nginx runs as the current u
 folder (pid, logs, temp paths inside it), never as the system service.
 
 What does not depend on the proxy (the certificate, Mirox and the demo app, the loopback browser,
-the README's blocks) is shared with the Caddy harness (``tests/caddy/harness.py``).
+the README's blocks) is shared with the Caddy and Traefik harnesses (``tests/caddy/harness.py``,
+``tests/traefik/harness.py``).
 """
 
 import contextlib
@@ -43,7 +44,7 @@ def available() -> bool:
 
 
 def readme_block(name: str, proxy: str = "nginx") -> str:
-    """The fenced block right after ``<!-- PROXY:NAME`` in README.md (fenced as ``nginx`` or ``caddyfile``)."""
+    """The fenced block right after ``<!-- PROXY:NAME`` in README.md (fenced as ``nginx``, ``caddyfile`` or ``yaml``)."""
     text = (REPO / "README.md").read_text()
     match = re.search(rf"<!-- {proxy}:{re.escape(name)}\b[^\n]*-->\n```[a-z]+\n(.*?)```\n", text, re.S)
     assert match, f"README.md has no block marked {proxy}:{name}"
@@ -280,8 +281,9 @@ class Backends:
 
 
 @contextlib.contextmanager
-def running_backends(folder: Path, *, root_path: str = "") -> Iterator[Backends]:
-    """Mirox (``run.py``, SQLite) and the demo app on free loopback ports, and a new certificate; stopped afterwards."""
+def running_backends(folder: Path, *, root_path: str = "", **settings: str) -> Iterator[Backends]:
+    """Mirox (``run.py``, SQLite, with any further ``MIROX_*`` ``settings``) and the demo app on free
+    loopback ports, and a new certificate; stopped afterwards."""
     cert, key = make_certificate(folder)
     data = folder / "data"
     env = app_env(
@@ -290,6 +292,7 @@ def running_backends(folder: Path, *, root_path: str = "") -> Iterator[Backends]
         MIROX_DATA_DIR=str(data),
         MIROX_FORWARD_AUTH_DOMAINS=DOMAIN,
         MIROX_COOKIE_DOMAIN="" if root_path else DOMAIN,
+        **settings,
     )
     run_cli("db", "upgrade", env=env)
     args = ["--root-path", root_path] if root_path else []

@@ -4,8 +4,10 @@ import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from asgi_lifespan import LifespanManager
 
 from server import store
+from server.app import create_app
 from server.settings import Settings
 from tests.security.helpers import behind_proxy_layer
 from tests.utils import PASSWORD, add_user, alice_id, browser, code, csrf_of, start_signin, submit_code
@@ -101,6 +103,32 @@ async def test_forged_original_url_headers_never_become_a_foreign_rd(client, hea
     response = await client.get(VERIFY, headers=headers)
     assert response.status_code == 401
     assert response.headers["location"] == "/signin"
+
+
+@pytest.mark.parametrize("original", [url for url in FOREIGN if url.isascii()])
+async def test_behind_the_redirect_form_a_foreign_original_url_is_dropped_from_rd_too(https_client, original):
+    """``?redirect=yes`` (Traefik): the same check of the original URL, so the redirect is to the sign-in without ``rd=``."""
+    for headers in (
+        {"X-Original-URL": original},
+        {"X-Forwarded-Proto": "https", "X-Forwarded-Host": original, "X-Forwarded-Uri": "/"},
+    ):
+        response = await https_client.get(VERIFY, params={"redirect": "yes"}, headers=headers)
+        assert response.status_code == 302
+        assert response.headers["location"] == "/signin"
+
+
+async def test_the_redirect_form_never_leads_off_the_public_url(settings, clock):
+    """With ``MIROX_PUBLIC_URL``, a forged ``X-Forwarded-Host`` or ``Host`` changes neither the redirect's host nor ``rd=``."""
+    public = dataclasses.replace(settings, public_url="https://security.plant.example")
+    async with (
+        LifespanManager(create_app(public, clock=clock, announce=lambda _: None)) as manager,
+        browser(manager) as b,
+    ):
+        forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-Uri": "/"}
+        for headers in (forged, {**forged, "Host": "evil.example", "X-Forwarded-Method": "POST"}):
+            response = await b.get(VERIFY, params={"redirect": "yes"}, headers=headers)
+            assert response.status_code in (302, 303)
+            assert response.headers["location"] == "https://security.plant.example/signin"
 
 
 async def test_forged_forwarding_headers_do_not_make_a_browser_signed_in(client):
