@@ -15,6 +15,7 @@ from tests.utils import (
     code,
     enable_two_factor,
     enrollment_path,
+    open_enable_dialog,
     post,
     session_cookie,
     sign_in,
@@ -56,9 +57,7 @@ async def test_secret_and_backup_code_are_not_stored_in_clear_during_setup(clien
     """While the Enable dialog is open the pending secret and backup code are sealed, not plain."""
     await add_user(svc)
     await sign_in(client)
-    step1 = await click_enable(client)
-    secret = text_of(step1.text, "manual-secret").replace(" ", "")
-    base = enrollment_path(step1.text)
+    secret, base, _ = await open_enable_dialog(client)
     backup_code = text_of((await client.get(base + "/backup")).text, "backup-code")
     values = await text_values(svc)
     assert_nowhere(values, secret, backup_code)

@@ -11,7 +11,6 @@ from tests.security.helpers import PARALLEL
 from tests.utils import (
     PROFILE,
     add_user,
-    click_enable,
     code,
     csrf,
     enrollment_path,
@@ -167,9 +166,7 @@ async def test_verify_and_enable_twenty_times_at_once_enables_once(racer, svc, c
     """Twenty parallel Verify and Enable submissions switch 2FA on once."""
     await add_user(svc)
     await sign_in(racer)
-    step1 = await click_enable(racer)
-    secret = text_of(step1.text, "manual-secret").replace(" ", "")
-    base = enrollment_path(step1.text)
+    secret, base, _ = await open_enable_dialog(racer)
     token = await csrf(racer, PROFILE)
     value = code(secret, clock)
     responses = await asyncio.gather(
